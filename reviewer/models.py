@@ -1,0 +1,362 @@
+"""The data model shared by the backend database and each workstation's local replica.
+
+One schema serves both: the replica also uses the outbox and sync-state tables, the backend
+the applied-mutation ledger and the change counter. Rows that sync carry a
+``change_version`` the backend assigns, so a client can pull what changed after its cursor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from reviewer.vocabulary import CaseStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class GUID(TypeDecorator[uuid.UUID]):
+    """A UUID: native ``uuid`` on PostgreSQL, its canonical 36-character text elsewhere."""
+
+    impl = String(36)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.UUID(as_uuid=True))
+        return dialect.type_descriptor(String(36))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, uuid.UUID):
+            value = uuid.UUID(str(value))
+        return value if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> uuid.UUID | None:
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        return uuid.UUID(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite has no time zones, so values are normalised to UTC before storage and come
+    back marked as UTC; naive datetimes are refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: timestamps must carry a time zone")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        uuid.UUID: GUID(),
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Synced:
+    """Columns every row that travels between backend and replica carries."""
+
+    change_version: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+
+
+class Team(Synced, Base):
+    __tablename__ = "team"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Reviewer(Synced, Base):
+    __tablename__ = "reviewer"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_on: Mapped[datetime] = mapped_column(default=utcnow)
+
+    teams: Mapped[list[TeamMembership]] = relationship(
+        back_populates="reviewer", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (
+        CheckConstraint("role IN ('reviewer', 'auditor', 'lead', 'admin')", name="role"),
+    )
+
+    @property
+    def team_codes(self) -> list[str]:
+        return sorted(m.team_code for m in self.teams)
+
+
+class TeamMembership(Synced, Base):
+    __tablename__ = "team_membership"
+
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reviewer.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_code: Mapped[str] = mapped_column(ForeignKey("team.code"), primary_key=True)
+
+    reviewer: Mapped[Reviewer] = relationship(back_populates="teams")
+
+
+class Queue(Synced, Base):
+    __tablename__ = "queue"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    team_code: Mapped[str] = mapped_column(ForeignKey("team.code"))
+    policy_area: Mapped[str] = mapped_column(String(64))
+    sla_hours: Mapped[float] = mapped_column(Float)
+    graphic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Case(Synced, Base):
+    __tablename__ = "review_case"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    external_ref: Mapped[str] = mapped_column(String(128), unique=True)
+    queue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("queue.id"))
+    surface: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    policy_area: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    severity: Mapped[int] = mapped_column(Integer)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)
+    language: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(16))
+    reported_text: Mapped[str] = mapped_column(Text, default="")
+    reporter_note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.NEW.value)
+    lease_holder_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"))
+    lease_expires_at: Mapped[datetime | None]
+    fencing_token: Mapped[int] = mapped_column(BigInteger, default=0)
+    media_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
+    media: Mapped[list[MediaItem]] = relationship(
+        back_populates="case", order_by="MediaItem.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("severity BETWEEN 1 AND 5", name="severity"),
+        CheckConstraint(
+            "status IN ('new', 'leased', 'decided', 'escalated', 'closed')", name="status"
+        ),
+        Index(None, "status", "due_at"),
+        Index(None, "queue_id", "status"),
+    )
+
+
+class MediaBlob(Synced, Base):
+    """The bytes of a media file, stored once per distinct content (SHA-256)."""
+
+    __tablename__ = "media_blob"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class MediaItem(Synced, Base):
+    __tablename__ = "media_item"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(ForeignKey("media_blob.content_hash"))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+
+    case: Mapped[Case] = relationship(back_populates="media")
+
+    __table_args__ = (Index(None, "case_id", "position"),)
+
+
+class Decision(Synced, Base):
+    """One reviewer's enforcement decision on a case. Never edited: a correction supersedes."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    policy_code: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    rationale: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    fencing_token: Mapped[int | None] = mapped_column(BigInteger)
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decision.id"))
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Escalation(Synced, Base):
+    __tablename__ = "escalation"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"))
+    to_team: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class Note(Synced, Base):
+    """A handoff note left on a case for the next shift."""
+
+    __tablename__ = "note"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- replica-side sync bookkeeping ---------------------------------------------------------
+
+
+class OutboxEntry(Base):
+    """A local mutation waiting to reach the backend, pushed in ``seq`` order."""
+
+    __tablename__ = "outbox"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mutation_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[uuid.UUID]
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'done', 'rejected')", name="state"),
+    )
+
+
+class SyncState(Base):
+    """Small key/value facts about this replica: client id, pull cursor, last sync."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+# --- backend-side sync bookkeeping ---------------------------------------------------------
+
+
+class AppliedMutation(Base):
+    """Every mutation the backend has seen, so that a replayed push has exactly one effect."""
+
+    __tablename__ = "applied_mutation"
+
+    mutation_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "seq"),
+        CheckConstraint("outcome IN ('applied', 'rejected')", name="outcome"),
+    )
+
+
+class ChangeCounter(Base):
+    """A single row whose value only grows: the backend's change version."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+SYNCED_MODELS: tuple[type[Base], ...] = (
+    Team,
+    Reviewer,
+    TeamMembership,
+    Queue,
+    MediaBlob,
+    Case,
+    MediaItem,
+    Decision,
+    Escalation,
+    Note,
+)
+"""Tables pulled from the backend, in an order that satisfies foreign keys."""

@@ -1,0 +1,137 @@
+"""Engines and sessions for the backend database and the local replica.
+
+Both are upgraded to the newest schema when opened, so an app started on an older data
+directory migrates it before any service touches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by a newer version of the app than this one."""
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Where the embedded default keeps its files inside one data directory."""
+
+    root: Path
+
+    @property
+    def backend(self) -> Path:
+        return self.root / "backend.sqlite"
+
+    @property
+    def replica(self) -> Path:
+        return self.root / "replica.sqlite"
+
+    @property
+    def settings(self) -> Path:
+        return self.root / "settings.ini"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def ensure(self) -> DataPaths:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        return self
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def make_engine(url: str | URL) -> Engine:
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        config.set_main_option(
+            "sqlalchemy.url", engine.url.render_as_string(hide_password=False)
+        )
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Bring the schema to the newest revision; refuse a database from a newer app."""
+    script = ScriptDirectory.from_config(alembic_config())
+    current = current_revision(engine)
+    try:
+        known = current is None or script.get_revision(current) is not None
+    except CommandError:  # alembic cannot resolve a revision id it has never seen
+        known = False
+    if not known:
+        raise SchemaVersionError(
+            f"the database at {engine.url.render_as_string()} has schema version {current}, "
+            "which this version of Reviewer Workstation does not know; update the app"
+        )
+    if current == script.get_current_head():
+        return
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@dataclass
+class Database:
+    """An engine plus its session factory, migrated to head."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def open(cls, url: str | URL, *, migrate: bool = True) -> Database:
+        engine = make_engine(url)
+        if migrate:
+            upgrade_to_head(engine)
+        return cls(engine, sessionmaker(engine, expire_on_commit=False))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,253 @@
+"""The backend's side of sync: apply pushed mutations at most once, serve changes by version.
+
+Each mutation runs in its own savepoint, so one that is rejected is recorded with its
+reason and never blocks the ones after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from reviewer.models import (
+    SYNCED_MODELS,
+    AppliedMutation,
+    Base,
+    Case,
+    ChangeCounter,
+    Decision,
+    Escalation,
+    Note,
+)
+from reviewer.vocabulary import CaseStatus
+
+
+@dataclass(frozen=True)
+class Mutation:
+    mutation_id: uuid.UUID
+    client_id: str
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+
+    @property
+    def payload_sha256(self) -> str:
+        canonical = json.dumps(self.payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class MutationResult:
+    mutation_id: uuid.UUID
+    outcome: str  # "applied" or "rejected"
+    reason: str | None = None
+
+
+class MutationRejected(Exception):
+    """A mutation the backend will not apply; the reason goes back to the client."""
+
+
+def next_change_version(session: Session) -> int:
+    """Take the next change version; the row lock orders concurrent writers."""
+    value = session.scalar(
+        update(ChangeCounter)
+        .where(ChangeCounter.id == 1)
+        .values(value=ChangeCounter.value + 1)
+        .returning(ChangeCounter.value)
+    )
+    if value is None:
+        session.add(ChangeCounter(id=1, value=1))
+        session.flush()
+        return 1
+    return int(value)
+
+
+def current_change_version(session: Session) -> int:
+    return session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+
+
+def _uuid(payload: dict[str, Any], key: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(payload[key]))
+    except (KeyError, ValueError) as error:
+        raise MutationRejected(f"{key} is missing or not a valid id") from error
+
+
+def _when(payload: dict[str, Any], key: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(str(payload[key]))
+    except (KeyError, ValueError) as error:
+        raise MutationRejected(f"{key} is missing or not a timestamp") from error
+    if value.tzinfo is None:
+        raise MutationRejected(f"{key} has no time zone")
+    return value
+
+
+def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> None:
+    case = session.scalar(
+        select(Case).where(Case.id == _uuid(payload, "case_id")).with_for_update()
+    )
+    if case is None:
+        raise MutationRejected("the case does not exist on the backend")
+    decision_id = _uuid(payload, "id")
+    if session.get(Decision, decision_id) is not None:
+        raise MutationRejected("a decision with this id already exists")
+    token = payload.get("fencing_token")
+    reviewer_id = _uuid(payload, "reviewer_id")
+    # A decision made under a lease that has since passed to someone else is kept, flagged.
+    stale = (
+        token is not None
+        and int(token) < case.fencing_token
+        and case.lease_holder_id not in (None, reviewer_id)
+    )
+    already_decided = case.status in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value)
+    session.add(
+        Decision(
+            id=decision_id,
+            case_id=case.id,
+            reviewer_id=reviewer_id,
+            policy_code=str(payload.get("policy_code", "")),
+            action=str(payload.get("action", "")),
+            rationale=str(payload.get("rationale", "")),
+            created_at=_when(payload, "created_at"),
+            policy_version=str(payload.get("policy_version", "")),
+            fencing_token=int(token) if token is not None else None,
+            conflict=stale or already_decided,
+            change_version=version,
+        )
+    )
+    if not already_decided:
+        case.status = CaseStatus.DECIDED.value
+        case.lease_holder_id = None
+        case.lease_expires_at = None
+    case.updated_at = _when(payload, "created_at")
+    case.change_version = version
+
+
+def _apply_note(session: Session, payload: dict[str, Any], version: int) -> None:
+    case_id = _uuid(payload, "case_id")
+    if session.get(Case, case_id) is None:
+        raise MutationRejected("the case does not exist on the backend")
+    session.add(
+        Note(
+            id=_uuid(payload, "id"),
+            case_id=case_id,
+            author_id=_uuid(payload, "author_id"),
+            body=str(payload.get("body", "")),
+            created_at=_when(payload, "created_at"),
+            change_version=version,
+        )
+    )
+
+
+def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -> None:
+    case = session.scalar(
+        select(Case).where(Case.id == _uuid(payload, "case_id")).with_for_update()
+    )
+    if case is None:
+        raise MutationRejected("the case does not exist on the backend")
+    session.add(
+        Escalation(
+            id=_uuid(payload, "id"),
+            case_id=case.id,
+            reviewer_id=_uuid(payload, "reviewer_id"),
+            to_team=str(payload.get("to_team", "")),
+            reason=str(payload.get("reason", "")),
+            urgency=str(payload.get("urgency", "routine")),
+            created_at=_when(payload, "created_at"),
+            change_version=version,
+        )
+    )
+    if case.status not in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value):
+        case.status = CaseStatus.ESCALATED.value
+        case.lease_holder_id = None
+        case.lease_expires_at = None
+    case.change_version = version
+
+
+APPLIERS = {
+    "decision": _apply_decision,
+    "note": _apply_note,
+    "escalation": _apply_escalation,
+}
+
+
+def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[MutationResult]:
+    """Apply each mutation at most once; the caller commits the session."""
+    results: list[MutationResult] = []
+    for mutation in mutations:
+        known = session.get(AppliedMutation, mutation.mutation_id)
+        if known is not None:
+            if known.payload_sha256 != mutation.payload_sha256:
+                results.append(
+                    MutationResult(
+                        mutation.mutation_id,
+                        "rejected",
+                        "this mutation id was already used with a different payload",
+                    )
+                )
+            else:
+                results.append(MutationResult(mutation.mutation_id, known.outcome, known.reason))
+            continue
+        outcome, reason = "applied", None
+        try:
+            with session.begin_nested():
+                applier = APPLIERS.get(mutation.kind)
+                if applier is None:
+                    raise MutationRejected(f"unknown kind of change: {mutation.kind}")
+                applier(session, mutation.payload, next_change_version(session))
+        except MutationRejected as rejection:
+            outcome, reason = "rejected", str(rejection)
+        session.add(
+            AppliedMutation(
+                mutation_id=mutation.mutation_id,
+                client_id=mutation.client_id,
+                seq=mutation.seq,
+                kind=mutation.kind,
+                payload_sha256=mutation.payload_sha256,
+                outcome=outcome,
+                reason=reason,
+            )
+        )
+        session.flush()
+        results.append(MutationResult(mutation.mutation_id, outcome, reason))
+    return results
+
+
+@dataclass
+class ChangeBatch:
+    """Rows changed in (after, upto], as plain column dictionaries per table."""
+
+    after: int
+    upto: int
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())
+
+
+def read_changes(
+    session: Session,
+    after: int,
+    upto: int,
+    models: Sequence[type[Base]] = SYNCED_MODELS,
+) -> ChangeBatch:
+    batch = ChangeBatch(after=after, upto=upto)
+    for model in models:
+        table = model.__table__
+        result = session.execute(
+            select(table)
+            .where(table.c.change_version > after, table.c.change_version <= upto)
+            .order_by(table.c.change_version)
+        )
+        batch.rows[table.name] = [dict(row._mapping) for row in result]
+    return batch

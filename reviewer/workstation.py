@@ -1,0 +1,105 @@
+"""One reviewer's workstation: the databases, taxonomy, clock and identity, wired once.
+
+The app and the administration CLI both build one of these and hand it to whatever needs
+it; nothing here is global.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from reviewer.clock import Clock, SystemClock
+from reviewer.demo import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
+from reviewer.models import Case, MediaBlob, MediaItem, Reviewer
+from reviewer.store import Database, DataPaths, sqlite_url
+from reviewer.sync.engine import Progress, SyncEngine, SyncReport
+from reviewer.sync.outbox import client_id as load_client_id
+from reviewer.taxonomy import Taxonomy, load_taxonomy
+
+APP_NAME = "ReviewerWorkstation"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass
+class Workstation:
+    paths: DataPaths
+    backend: Database
+    replica: Database
+    taxonomy: Taxonomy
+    clock: Clock
+    client_id: str
+    reviewer_id: uuid.UUID
+    sync: SyncEngine
+
+    @classmethod
+    def open_embedded(
+        cls,
+        data_dir: Path | None = None,
+        *,
+        clock: Clock | None = None,
+        taxonomy: Taxonomy | None = None,
+        username: str = DEMO_USERNAME,
+    ) -> Workstation:
+        """The embedded default: an SQLite backend and the replica in one data directory."""
+        paths = DataPaths(data_dir or default_data_dir()).ensure()
+        taxonomy = taxonomy or load_taxonomy()
+        clock = clock or SystemClock()
+        backend = Database.open(sqlite_url(paths.backend))
+        replica = Database.open(sqlite_url(paths.replica))
+        with replica.sessions() as session:
+            client = load_client_id(session)
+        reviewer_id = demo_reviewer_id(username)
+        return cls(paths, backend, replica, taxonomy, clock, client, reviewer_id,
+                   SyncEngine(replica, backend, client, clock))
+
+    def needs_demo_data(self) -> bool:
+        return not backend_has_data(self.backend)
+
+    def prepare_demo(self, progress: Progress | None = None, seed: int = 20261121) -> None:
+        """Seed the embedded backend on first start; safe to call again."""
+        if self.needs_demo_data():
+            seed_demo(self.backend, self.taxonomy, self.clock, random.Random(seed),
+                      progress=progress)
+
+    def synchronise(self, progress: Progress | None = None) -> SyncReport:
+        return self.sync.sync_once(progress)
+
+    def reviewer(self) -> Reviewer | None:
+        with self.replica.sessions() as session:
+            return session.scalar(
+                select(Reviewer).where(Reviewer.id == self.reviewer_id)
+                .options(selectinload(Reviewer.teams))
+            )
+
+    def case(self, case_id: uuid.UUID) -> Case | None:
+        with self.replica.sessions() as session:
+            return session.scalar(
+                select(Case).where(Case.id == case_id).options(selectinload(Case.media))
+            )
+
+    def media_bytes(self, content_hash: str) -> bytes | None:
+        with self.replica.sessions() as session:
+            return session.scalar(
+                select(MediaBlob.data).where(MediaBlob.content_hash == content_hash)
+            )
+
+    def media_items(self, case_id: uuid.UUID) -> list[MediaItem]:
+        with self.replica.sessions() as session:
+            return list(session.scalars(
+                select(MediaItem).where(MediaItem.case_id == case_id)
+                .order_by(MediaItem.position)
+            ))
+
+    def close(self) -> None:
+        self.backend.dispose()
+        self.replica.dispose()
