@@ -15,6 +15,8 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
         path = Path(str(item.fspath))
         if "gui" in path.parts:
             item.add_marker(pytest.mark.gui)
+        elif "end2end" in path.parts:
+            item.add_marker(pytest.mark.end2end)
         elif "integration" in path.parts:
             item.add_marker(pytest.mark.integration)
         else:

@@ -1,0 +1,87 @@
+"""reviewer-admin as an intake engineer or admin uses it, run in-process on real files."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from reviewer.cli import main
+from reviewer.media.synthetic import make_bad_files, make_demo_image
+from reviewer.models import Case, Decision, MediaBlob, MediaItem
+from reviewer.store import Database, sqlite_url
+
+
+def _count(url: str, model) -> int:
+    database = Database.open(url)
+    try:
+        with database.sessions() as session:
+            return session.scalar(select(func.count()).select_from(model))
+    finally:
+        database.dispose()
+
+
+def test_seed_demo_adds_cases_and_sync_pulls_them(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "seed-demo", "--cases", "30", "--sync"]) == 0
+    out = capsys.readouterr().out
+    assert "seeded 30 cases" in out
+    backend = sqlite_url(data / "backend.sqlite")
+    replica = sqlite_url(data / "replica.sqlite")
+    assert _count(backend, Case) == 30
+    assert _count(replica, Case) == 30
+    assert _count(replica, Decision) == _count(backend, Decision) > 0
+    assert _count(replica, MediaItem) > 0
+
+
+def test_identical_media_is_stored_once(tmp_path):
+    data = tmp_path / "data"
+    main(["--data-dir", str(data), "seed-demo", "--cases", "60"])
+    backend = sqlite_url(data / "backend.sqlite")
+    database = Database.open(backend)
+    with database.sessions() as session:
+        hashes = session.scalars(select(MediaItem.content_hash)).all()
+        blobs = session.scalar(select(func.count()).select_from(MediaBlob))
+    database.dispose()
+    assert blobs == len(set(hashes))
+
+
+def test_seed_demo_without_media_is_fast_path(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "seed-demo", "--cases", "2500", "--no-media"]) == 0
+    assert _count(sqlite_url(data / "backend.sqlite"), Case) == 2500
+    assert _count(sqlite_url(data / "backend.sqlite"), MediaItem) == 0
+
+
+def test_seeding_twice_adds_more_without_duplicates(tmp_path):
+    data = tmp_path / "data"
+    main(["--data-dir", str(data), "seed-demo", "--cases", "10", "--no-media"])
+    main(["--data-dir", str(data), "seed-demo", "--cases", "10", "--no-media"])
+    database = Database.open(sqlite_url(data / "backend.sqlite"))
+    with database.sessions() as session:
+        refs = session.scalars(select(Case.external_ref)).all()
+    database.dispose()
+    assert len(refs) == len(set(refs)) == 20
+
+
+def test_media_check_reports_each_file(tmp_path, capsys):
+    import random
+
+    good = tmp_path / "good.png"
+    good.write_bytes(make_demo_image(random.Random(1), "shapes", (64, 48), "PNG"))
+    bad = make_bad_files()
+    truncated = tmp_path / "photo.jpg"
+    truncated.write_bytes(bad["truncated.jpg"])
+    assert main(["media-check", str(good), str(truncated)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any("OK PNG 64x48" in line for line in lines)
+    assert any("ERROR" in line and "truncated" in line for line in lines)
+    assert main(["media-check", str(good)]) == 0
+
+
+def test_check_taxonomy_names_file_and_line(tmp_path, capsys):
+    broken = tmp_path / "policies.toml"
+    broken.write_text('version = "1"\nsevere_actions = ["disable_account"]\n[[areas]]\ncode = \n')
+    assert main(["check-taxonomy", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}:4" in err
+    assert main(["check-taxonomy"]) == 0
+    assert "policy areas" in capsys.readouterr().out
