@@ -30,6 +30,7 @@ from reviewer.models import (
     Team,
     TeamMembership,
 )
+from reviewer.queue import PriorityWeights, derive_queue_fields
 from reviewer.store import Database
 from reviewer.sync.backend import next_change_version
 from reviewer.taxonomy import Taxonomy
@@ -231,9 +232,11 @@ def seed_demo(
     cases: int = 120,
     with_media: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    weights: PriorityWeights | None = None,
 ) -> DemoSummary:
     """Add ``cases`` demo cases (and the demo team, if missing) to the backend."""
     now = clock.now()
+    weights = weights or PriorityWeights()
     summary = DemoSummary()
     with backend.sessions.begin() as session:
         queues = seed_people_and_queues(session, taxonomy, now)
@@ -309,6 +312,7 @@ def seed_demo(
                     "fencing_token": 0, "media_count": media_count, "updated_at": reported,
                     "change_version": version,
                 })
+                derive_queue_fields(case_rows[-1], weights)
                 if status == CaseStatus.DECIDED.value:
                     policies = [p for p in area.policies if surface in p.surfaces] or list(
                         area.policies)

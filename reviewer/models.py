@@ -193,8 +193,12 @@ class Case(Synced, Base):
     fencing_token: Mapped[int] = mapped_column(BigInteger, default=0)
     media_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Derived when the case is written (see reviewer.queue.derive_queue_fields), so that
+    # ordering by priority and filtering by SLA state are index lookups at any size.
+    priority_key: Mapped[float] = mapped_column(Float, default=0.0)
+    at_risk_at: Mapped[datetime | None]
 
-    queue: Mapped[Queue] = relationship(lazy="joined")
+    queue: Mapped[Queue] = relationship()
     media: Mapped[list[MediaItem]] = relationship(
         back_populates="case", order_by="MediaItem.position", cascade="all, delete-orphan"
     )
@@ -206,6 +210,18 @@ class Case(Synced, Base):
         ),
         Index(None, "status", "due_at"),
         Index(None, "queue_id", "status"),
+        # One (column, id) index per sortable queue column: keyset pages in either direction.
+        Index(None, "priority_key", "id"),
+        Index(None, "due_at", "id"),
+        Index(None, "at_risk_at", "id"),
+        Index(None, "channel", "id"),
+        Index(None, "surface", "id"),
+        Index(None, "policy_area", "id"),
+        Index(None, "language", "id"),
+        Index(None, "reported_at", "id"),
+        Index(None, "status", "priority_key", "id"),
+        Index(None, "lease_holder_id", "id"),
+        Index(None, "media_count", "id"),
     )
 
 
@@ -279,6 +295,28 @@ class Note(Synced, Base):
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeaseEvent(Synced, Base):
+    """What happened to a case's lease: taken, renewed, released with a reason, expired."""
+
+    __tablename__ = "lease_event"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    fencing_token: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('leased', 'renewed', 'released', 'skipped', 'expired', 'reassigned')",
+            name="kind",
+        ),
+    )
 
 
 # --- replica-side sync bookkeeping ---------------------------------------------------------
@@ -358,5 +396,6 @@ SYNCED_MODELS: tuple[type[Base], ...] = (
     Decision,
     Escalation,
     Note,
+    LeaseEvent,
 )
 """Tables pulled from the backend, in an order that satisfies foreign keys."""

@@ -19,6 +19,15 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SEARCH_INDEX_PREFIX = "case_search"
+
+
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Leave the replica's full-text index out of schema comparisons.
+
+    It is an FTS5 table (with shadow tables) made by raw SQL in a migration, not a model.
+    """
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX_PREFIX))
 
 
 class SchemaVersionError(RuntimeError):
@@ -57,15 +66,29 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+WRITE_INTENT = {"sqlite_begin": "IMMEDIATE"}
+"""Execution options for a transaction that will write after reading (a lease claim):
+on SQLite it takes the write lock at BEGIN, so concurrent claimants queue instead of
+failing; other backends ignore it."""
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the driver, say when a transaction begins (savepoints and
+        # BEGIN IMMEDIATE depend on it).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str | URL) -> Engine:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
 from reviewer.models import SYNCED_MODELS, Case, OutboxEntry
+from reviewer.queue import PriorityWeights, derive_queue_fields
 from reviewer.store import Database
 from reviewer.sync.backend import (
     Mutation,
@@ -44,11 +45,13 @@ class SyncReport:
 
 
 class SyncEngine:
-    def __init__(self, replica: Database, backend: Database, client_id: str, clock: Clock):
+    def __init__(self, replica: Database, backend: Database, client_id: str, clock: Clock,
+                 weights: PriorityWeights | None = None):
         self.replica = replica
         self.backend = backend
         self.client_id = client_id
         self.clock = clock
+        self.weights = weights or PriorityWeights()
 
     # -- push ------------------------------------------------------------------------------
 
@@ -120,9 +123,10 @@ class SyncEngine:
         for model in SYNCED_MODELS:
             table = model.__table__
             rows = rows_by_table.get(table.name, [])
-            if model is Case and pending_cases:
+            if model is Case:
                 # A case with local work not yet pushed keeps its local state.
-                rows = [r for r in rows if str(r["id"]) not in pending_cases]
+                rows = [derive_queue_fields(r, self.weights) for r in rows
+                        if str(r["id"]) not in pending_cases]
             if not rows:
                 continue
             keys = [c.name for c in table.primary_key.columns]

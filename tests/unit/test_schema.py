@@ -19,6 +19,7 @@ from reviewer.store import (
     alembic_config,
     current_revision,
     head_revision,
+    include_name,
     sqlite_url,
 )
 
@@ -41,7 +42,9 @@ def test_upgrade_creates_head_schema_matching_models(tmp_path):
     assert current_revision(database.engine) == head_revision()
     with database.engine.connect() as connection:
         diff = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}),
+            MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": include_name}
+            ),
             Base.metadata,
         )
     assert diff == [], f"models and migrations disagree: {diff}"
