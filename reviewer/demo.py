@@ -238,7 +238,7 @@ def seed_demo(
     now = clock.now()
     weights = weights or PriorityWeights()
     summary = DemoSummary()
-    with backend.sessions.begin() as session:
+    with backend.writing() as session:
         queues = seed_people_and_queues(session, taxonomy, now)
     specs = {spec.name: spec for spec in QUEUES}
     reviewer_ids = [demo_reviewer_id(r[0]) for r in REVIEWERS if r[2] == "reviewer"]
@@ -252,7 +252,7 @@ def seed_demo(
     made = 0
     while made < cases:
         size = min(chunk, cases - made)
-        with backend.sessions.begin() as session:
+        with backend.writing() as session:
             version = next_change_version(session)
             case_rows, media_rows, decision_rows, escalation_rows, note_rows = [], [], [], [], []
             blobs: dict[str, dict] = {}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reviewer.clock import Clock
 from reviewer.models import Case, Decision
+from reviewer.store import writing
 from reviewer.sync.outbox import enqueue
 from reviewer.taxonomy import Taxonomy
 from reviewer.vocabulary import Action, CaseStatus
@@ -42,7 +44,11 @@ class DecisionRejected(ValueError):
 
 
 def validate_decision(
-    taxonomy: Taxonomy, case: Case | None, draft: DecisionDraft
+    taxonomy: Taxonomy,
+    case: Case | None,
+    draft: DecisionDraft,
+    reviewer_id: uuid.UUID | None = None,
+    now: datetime | None = None,
 ) -> dict[str, str]:
     """Every problem with the draft, by field; empty when it can be recorded."""
     problems: dict[str, str] = {}
@@ -50,6 +56,13 @@ def validate_decision(
         return {"case": "the case no longer exists in this workstation"}
     if case.status not in OPEN_STATUSES:
         problems["case"] = f"the case is already {case.status}"
+    elif (
+        case.status == CaseStatus.LEASED.value
+        and reviewer_id is not None
+        and case.lease_holder_id not in (None, reviewer_id)
+        and (now is None or case.lease_expires_at is None or case.lease_expires_at > now)
+    ):
+        problems["case"] = "another reviewer holds the lease on this case; take another one"
     try:
         policy = taxonomy.policy(draft.policy_code)
     except KeyError:
@@ -88,11 +101,11 @@ def record_decision(
     clock: Clock,
 ) -> Decision:
     """Validate and record a decision with its outbox entry, or raise DecisionRejected."""
-    with sessions.begin() as session:
+    with writing(sessions) as session:
         case = session.scalar(
             select(Case).where(Case.id == draft.case_id).with_for_update()
         )
-        problems = validate_decision(taxonomy, case, draft)
+        problems = validate_decision(taxonomy, case, draft, reviewer_id, clock.now())
         if problems:
             raise DecisionRejected(problems)
         assert case is not None

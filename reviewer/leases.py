@@ -9,8 +9,6 @@ recognised by its older token and kept as a conflict, never dropped.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
 from reviewer.models import Case, LeaseEvent, Queue, Reviewer, TeamMembership
-from reviewer.store import WRITE_INTENT, Database
+from reviewer.store import Database
 from reviewer.sync.backend import next_change_version
 from reviewer.vocabulary import CaseStatus, Role
 
@@ -45,17 +43,6 @@ class LeaseLost(LeaseError):
     """The lease expired and passed to someone else, or a lead took it back."""
 
 
-@contextmanager
-def _writing(backend: Database) -> Iterator[Session]:
-    """One backend transaction that will write: committed on success, else rolled back."""
-    with backend.sessions() as session:
-        session.connection(execution_options=WRITE_INTENT)
-        try:
-            yield session
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
 
 
 def _event(session: Session, case: Case, kind: str, version: int, now: datetime, *,
@@ -115,7 +102,7 @@ def lease_next_case(backend: Database, reviewer_id: uuid.UUID, clock: Clock,
                     duration: timedelta = DEFAULT_LEASE) -> Lease | None:
     """Atomically lease the highest-priority open case this reviewer may work."""
     now = clock.now()
-    with _writing(backend) as session:
+    with backend.writing() as session:
         expire_leases(session, now)
         queues = workable_queue_ids(session, reviewer_id)
         statement = select(Case).where(Case.status == CaseStatus.NEW.value)
@@ -134,7 +121,7 @@ def lease_case(backend: Database, case_id: uuid.UUID, reviewer_id: uuid.UUID, cl
                duration: timedelta = DEFAULT_LEASE) -> Lease:
     """Lease one particular case (opened from the queue), unless someone else holds it."""
     now = clock.now()
-    with _writing(backend) as session:
+    with backend.writing() as session:
         expire_leases(session, now)
         case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).first()
         if case is None:
@@ -182,7 +169,7 @@ def renew_lease(backend: Database, lease: Lease, clock: Clock,
                 duration: timedelta = DEFAULT_LEASE) -> Lease:
     """Extend a lease still held; raises LeaseLost if it expired and moved on."""
     now = clock.now()
-    with _writing(backend) as session:
+    with backend.writing() as session:
         expire_leases(session, now)
         case = _held(session, lease)
         return _renew(session, case, now, duration)
@@ -194,7 +181,7 @@ def release_lease(backend: Database, lease: Lease, clock: Clock, reason: str,
     if not reason.strip():
         raise LeaseError("say why you are skipping this case")
     now = clock.now()
-    with _writing(backend) as session:
+    with backend.writing() as session:
         expire_leases(session, now)
         case = _held(session, lease)
         version = next_change_version(session)
@@ -211,7 +198,7 @@ def reassign_lease(backend: Database, case_id: uuid.UUID, actor_id: uuid.UUID,
                    duration: timedelta = DEFAULT_LEASE) -> Lease | None:
     """A lead moves a case's lease to another reviewer, or releases it (to None)."""
     now = clock.now()
-    with _writing(backend) as session:
+    with backend.writing() as session:
         actor = session.get(Reviewer, actor_id)
         if actor is None or actor.role not in (Role.LEAD.value, Role.ADMIN.value):
             raise LeaseError("only a lead or an admin can reassign or release a lease")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reviewer.clock import Clock
 from reviewer.models import Case, Note, Reviewer
+from reviewer.store import writing
 from reviewer.sync.outbox import enqueue
 
 MAX_NOTE_CHARS = 4000
@@ -27,7 +28,7 @@ def add_note(sessions: sessionmaker[Session], *, case_id: uuid.UUID, author_id: 
     if len(body) > MAX_NOTE_CHARS:
         raise NoteRejected(f"keep the note under {MAX_NOTE_CHARS:,} characters")
     now = clock.now()
-    with sessions.begin() as session:
+    with writing(sessions) as session:
         if session.get(Case, case_id) is None:
             raise NoteRejected("the case is not on this workstation")
         note = Note(id=uuid.uuid4(), case_id=case_id, author_id=author_id, body=body,

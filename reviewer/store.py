@@ -6,6 +6,8 @@ directory migrates it before any service touches it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +144,23 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+@contextmanager
+def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction that will write: committed on success, rolled back on any error.
+
+    On SQLite it takes the write lock when it begins, so two writers (the window and the
+    background sync) wait for each other instead of one failing with "database is locked".
+    """
+    with sessions() as session:
+        session.connection(execution_options=WRITE_INTENT)
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
 @dataclass
 class Database:
     """An engine plus its session factory, migrated to head."""
@@ -155,6 +174,9 @@ class Database:
         if migrate:
             upgrade_to_head(engine)
         return cls(engine, sessionmaker(engine, expire_on_commit=False))
+
+    def writing(self) -> AbstractContextManager[Session]:
+        return writing(self.sessions)
 
     def dispose(self) -> None:
         self.engine.dispose()

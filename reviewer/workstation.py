@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
@@ -17,7 +18,10 @@ from sqlalchemy.orm import selectinload
 
 from reviewer.clock import Clock, SystemClock
 from reviewer.demo import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
-from reviewer.models import Case, MediaBlob, MediaItem, Reviewer
+from reviewer.leases import Lease, lease_case, lease_next_case, release_lease, renew_lease
+from reviewer.models import Case, MediaBlob, MediaItem, Queue, Reviewer
+from reviewer.queue import PriorityWeights
+from reviewer.settings import CoreSettings
 from reviewer.store import Database, DataPaths, sqlite_url
 from reviewer.sync.engine import Progress, SyncEngine, SyncReport
 from reviewer.sync.outbox import client_id as load_client_id
@@ -40,6 +44,15 @@ class Workstation:
     client_id: str
     reviewer_id: uuid.UUID
     sync: SyncEngine
+    settings: CoreSettings
+
+    @property
+    def weights(self) -> PriorityWeights:
+        return self.sync.weights
+
+    @property
+    def lease_duration(self) -> timedelta:
+        return timedelta(minutes=self.settings.get("leases/minutes"))
 
     @classmethod
     def open_embedded(
@@ -59,8 +72,10 @@ class Workstation:
         with replica.sessions() as session:
             client = load_client_id(session)
         reviewer_id = demo_reviewer_id(username)
+        settings = CoreSettings.load(paths.settings)
+        weights = PriorityWeights.from_settings(settings)
         return cls(paths, backend, replica, taxonomy, clock, client, reviewer_id,
-                   SyncEngine(replica, backend, client, clock))
+                   SyncEngine(replica, backend, client, clock, weights), settings)
 
     def needs_demo_data(self) -> bool:
         return not backend_has_data(self.backend)
@@ -99,6 +114,35 @@ class Workstation:
                 select(MediaItem).where(MediaItem.case_id == case_id)
                 .order_by(MediaItem.position)
             ))
+
+    def queues(self) -> list[tuple[uuid.UUID, str]]:
+        with self.replica.sessions() as session:
+            return [(q.id, q.name) for q in session.scalars(select(Queue).order_by(Queue.name))]
+
+    def languages(self) -> list[str]:
+        with self.replica.sessions() as session:
+            return sorted(set(session.scalars(select(Case.language).distinct())))
+
+    # -- leases: asked of the backend, then pulled so the replica shows them ---------------
+
+    def get_next_case(self) -> Lease | None:
+        lease = lease_next_case(self.backend, self.reviewer_id, self.clock,
+                                self.lease_duration)
+        self.synchronise()
+        return lease
+
+    def claim_case(self, case_id: uuid.UUID) -> Lease:
+        lease = lease_case(self.backend, case_id, self.reviewer_id, self.clock,
+                           self.lease_duration)
+        self.synchronise()
+        return lease
+
+    def renew(self, lease: Lease) -> Lease:
+        return renew_lease(self.backend, lease, self.clock, self.lease_duration)
+
+    def skip(self, lease: Lease, reason: str) -> None:
+        release_lease(self.backend, lease, self.clock, reason)
+        self.synchronise()
 
     def close(self) -> None:
         self.backend.dispose()

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Offscreen, on a screen the size of an ordinary desktop monitor (the plugin's default is
+# 800 x 600, smaller than the window's minimum size).
+_SCREEN = Path(__file__).resolve().parent / "helpers" / "offscreen-screen.json"
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]

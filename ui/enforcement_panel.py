@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QFormLayout,
     QLabel,
     QPlainTextEdit,
@@ -28,6 +29,7 @@ class EnforcementPanel(QWidget):
     """Emits ``submitted(draft)``; the window records it and reports back."""
 
     submitted = Signal(object)
+    note_requested = Signal()
 
     def __init__(self, taxonomy: Taxonomy, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,7 +44,15 @@ class EnforcementPanel(QWidget):
 
         self.policy_box = QComboBox()
         self.policy_box.setAccessibleName("Policy")
-        self.policy_box.setMinimumContentsLength(24)
+        # Searchable as you type, by code or by any word of the name.
+        self.policy_box.setEditable(True)
+        self.policy_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        completer = self.policy_box.completer()
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.policy_box.lineEdit().setPlaceholderText("Type a code or a word, or ↓")
+        self.policy_box.setMinimumContentsLength(16)
         self.policy_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.definition = QLabel()
@@ -89,18 +99,37 @@ class EnforcementPanel(QWidget):
         self.confirmation = QLabel()
         self.confirmation.setObjectName("confirmation")
         self.confirmation.setWordWrap(True)
+        self.lease_label = QLabel()
+        self.lease_label.setObjectName("muted")
+        self.lease_label.setWordWrap(True)
+
+        notes_heading = QLabel("Handoff notes")
+        notes_heading.setObjectName("panelHeading")
+        self.notes_label = QLabel()
+        self.notes_label.setObjectName("notes")
+        self.notes_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.add_note_button = QPushButton("Add handoff note…  (Ctrl+Shift+N)")
+        self.add_note_button.clicked.connect(self.note_requested)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(heading)
         layout.addWidget(self.area_label)
+        layout.addWidget(self.lease_label)
         layout.addLayout(form)
         layout.addWidget(self.case_error)
         layout.addWidget(self.submit_button)
         layout.addWidget(self.confirmation)
+        layout.addSpacing(12)
+        layout.addWidget(notes_heading)
+        layout.addWidget(self.notes_label)
+        layout.addWidget(self.add_note_button)
         layout.addStretch(1)
 
         self.policy_box.currentIndexChanged.connect(self._on_policy_changed)
+        self.policy_box.lineEdit().editingFinished.connect(self._select_typed_policy)
         self.submit_button.clicked.connect(self.submit)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -117,7 +146,7 @@ class EnforcementPanel(QWidget):
         self.policy_box.blockSignals(True)
         self.policy_box.clear()
         if case is not None:
-            self.policy_box.addItem("Choose a policy…", None)
+            self.policy_box.addItem("", None)
             preferred = None
             for policy in self.taxonomy.policies_for_surface(case.surface):
                 self.policy_box.addItem(f"{policy.code}  {policy.name}", policy.code)
@@ -157,10 +186,32 @@ class EnforcementPanel(QWidget):
             return None
         return DecisionDraft(
             case_id=self._case.id,
-            policy_code=self.policy_box.currentData() or "",
+            policy_code=self.chosen_policy() or "",
             action=self.action_box.currentData() or "",
             rationale=self.rationale.toPlainText(),
         )
+
+    def chosen_policy(self) -> str | None:
+        """The policy the reviewer picked or typed (a code, or text naming one policy)."""
+        typed = self.policy_box.currentText().strip()
+        if typed == self.policy_box.itemText(self.policy_box.currentIndex()).strip():
+            return self.policy_box.currentData()
+        needle = typed.lower()
+        matches = [
+            self.policy_box.itemData(i) for i in range(self.policy_box.count())
+            if self.policy_box.itemData(i) is not None
+            and (self.policy_box.itemData(i).lower() == needle
+                 or needle in self.policy_box.itemText(i).lower())
+        ]
+        exact = [code for code in matches if code.lower() == needle]
+        return (exact or matches)[0] if len(exact) == 1 or len(matches) == 1 else None
+
+    def _select_typed_policy(self) -> None:
+        code = self.chosen_policy()
+        if code is not None:
+            index = self.policy_box.findData(code)
+            if index != self.policy_box.currentIndex():
+                self.policy_box.setCurrentIndex(index)
 
     def submit(self) -> None:
         draft = self.draft()
@@ -187,3 +238,16 @@ class EnforcementPanel(QWidget):
 
     def show_recorded(self, text: str) -> None:
         self.confirmation.setText(text)
+
+    def set_notes(self, notes: list[tuple[str, str, str]]) -> None:
+        """(author, when, text) for each note on the case, oldest first."""
+        if not notes:
+            self.notes_label.setText("No notes on this case.")
+            return
+        self.notes_label.setText(
+            "\n\n".join(f"{author}, {when}:\n{text}" for author, when, text in notes)
+        )
+
+    def set_lease_text(self, text: str) -> None:
+        self.lease_label.setText(text)
+        self.lease_label.setVisible(bool(text))

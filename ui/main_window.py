@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QSplitter,
@@ -19,19 +21,33 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy import select
 
 from reviewer.enforcement import DecisionDraft, DecisionRejected, record_decision
+from reviewer.leases import Lease, LeaseError, reassign_lease
 from reviewer.media.render import Renderer
+from reviewer.models import Reviewer
+from reviewer.notes import NoteRejected, add_note, notes_for
+from reviewer.queue import count_cases
 from reviewer.sync.engine import SyncReport
 from reviewer.sync.outbox import get_state, pending_count
+from reviewer.vocabulary import Role
 from reviewer.workstation import Workstation
 from ui.enforcement_panel import EnforcementPanel
+from ui.queue_filters import QueueFilterBar
 from ui.queue_model import CaseQueueModel
 from ui.tasks import TaskRunner
 from ui.viewer import MediaViewer
 
-SYNC_INTERVAL_MS = 60_000
 SLA_TICK_MS = 1_000
+LEASE_CHECK_MS = 30_000
+RENEW_WHEN_LEFT_S = 10 * 60
+SKIP_REASONS = (
+    "Needs a language I don't read",
+    "Conflict of interest",
+    "Wellbeing: I need a break from this content",
+    "Needs a specialist (legal, policy or product)",
+)
 
 
 class MainWindow(QMainWindow):
@@ -41,10 +57,18 @@ class MainWindow(QMainWindow):
         self.workstation = workstation
         self.tasks = tasks
         self.settings = settings
+        self.lease: Lease | None = None
         self._syncing = False
+        self._sync_again = False
+        self._claiming = False
+        self._count_generation = 0
+        reviewer = workstation.reviewer()
+        self.role = reviewer.role if reviewer else Role.REVIEWER.value
         self.setWindowTitle("Reviewer Workstation")
 
-        self.queue_model = CaseQueueModel(workstation.replica.sessions, workstation.clock, self)
+        self.queue_model = CaseQueueModel(workstation.replica.sessions, workstation.clock,
+                                          workstation.reviewer_id, workstation.weights, self)
+        self.queue_model.area_names = {a.code: a.name for a in workstation.taxonomy.areas}
         self.queue_view = QTableView()
         self.queue_view.setObjectName("queue")
         self.queue_view.setAccessibleName("Case queue")
@@ -53,21 +77,35 @@ class MainWindow(QMainWindow):
         self.queue_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.queue_view.setAlternatingRowColors(True)
         self.queue_view.setWordWrap(False)
+        self.queue_view.setTabKeyNavigation(False)  # Tab leaves the queue for the panel
         self.queue_view.verticalHeader().hide()
         self.queue_view.verticalHeader().setDefaultSectionSize(26)
+        self.queue_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.queue_view.customContextMenuRequested.connect(self._queue_menu)
         header = self.queue_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((132, 92, 150, 118, 118, 150, 44, 74, 110, 50)):
+        header.setSectionsMovable(True)
+        for column, width in enumerate((64, 96, 146, 112, 112, 132, 44, 50, 72, 104, 50)):
             header.resizeSection(column, width)
+        self.queue_view.setSortingEnabled(True)
+        header.setSortIndicator(CaseQueueModel.PRIORITY_COLUMN, Qt.SortOrder.DescendingOrder)
+
+        self.filter_bar = QueueFilterBar(
+            workstation.queues(),
+            [(area.code, area.name) for area in workstation.taxonomy.areas],
+            workstation.languages(),
+        )
+        self.filter_bar.changed.connect(self._on_filter_changed)
 
         queue_panel = QWidget()
         queue_layout = QVBoxLayout(queue_panel)
         queue_layout.setContentsMargins(8, 8, 0, 8)
-        self.queue_heading = QLabel("Open cases")
+        self.queue_heading = QLabel("Cases")
         self.queue_heading.setObjectName("panelHeading")
         queue_layout.addWidget(self.queue_heading)
-        queue_layout.addWidget(self.queue_view)
+        queue_layout.addWidget(self.filter_bar)
+        queue_layout.addWidget(self.queue_view, 1)
 
         self.viewer = MediaViewer(tasks, renderer, workstation.media_bytes)
         self.panel = EnforcementPanel(workstation.taxonomy)
@@ -79,33 +117,40 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([640, 640, 380])
+        self.splitter.setSizes([700, 560, 360])
         self.setCentralWidget(self.splitter)
 
-        self._build_status_bar()
+        self._build_status_bar(reviewer)
         self._build_actions()
 
         self.queue_view.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.panel.submitted.connect(self._on_submitted)
-        self.queue_model.modelReset.connect(self._update_heading)
-        self.queue_model.rowsRemoved.connect(self._update_heading)
+        self.panel.note_requested.connect(self.add_note)
+        self.queue_model.query_changed.connect(self._start_count)
+        self.queue_model.rowsRemoved.connect(self._start_count)
 
         self.sla_timer = QTimer(self)
         self.sla_timer.setInterval(SLA_TICK_MS)
-        self.sla_timer.timeout.connect(self._tick_sla)
+        self.sla_timer.timeout.connect(self._tick)
         self.sla_timer.start()
+        self.lease_timer = QTimer(self)
+        self.lease_timer.setInterval(LEASE_CHECK_MS)
+        self.lease_timer.timeout.connect(self._keep_lease)
+        self.lease_timer.start()
         self.sync_timer = QTimer(self)
-        self.sync_timer.setInterval(SYNC_INTERVAL_MS)
+        self.sync_timer.setInterval(workstation.settings.get("sync/interval_seconds") * 1000)
         self.sync_timer.timeout.connect(self.start_sync)
         self.sync_timer.start()
         self.restore_layout()
+        self.queue_view.setFocus()
 
     # -- construction ----------------------------------------------------------------------
 
-    def _build_status_bar(self) -> None:
+    def _build_status_bar(self, reviewer: Reviewer | None) -> None:
         bar = self.statusBar()
-        reviewer = self.workstation.reviewer()
-        self.user_label = QLabel(reviewer.display_name if reviewer else "Demo Reviewer")
+        name = reviewer.display_name if reviewer else "Demo Reviewer"
+        self.user_label = QLabel(f"{name} ({self.role})")
+        self.lease_status = QLabel()
         self.sync_label = QLabel("Not synced yet")
         self.pending_label = QLabel()
         self.progress = QProgressBar()
@@ -113,29 +158,50 @@ class MainWindow(QMainWindow):
         self.progress.setTextVisible(True)
         self.progress.hide()
         bar.addWidget(self.user_label)
+        bar.addWidget(self.lease_status)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.pending_label)
         bar.addPermanentWidget(self.sync_label)
         self._update_pending()
 
+    def _action(self, menu: QMenu, text: str, keys: str | QKeySequence.StandardKey, slot,
+                widgets: tuple[QWidget, ...] = ()) -> QAction:
+        """A menu action; with ``widgets``, its key works only while focus is inside them."""
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        if widgets:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            for widget in widgets:
+                widget.addAction(action)
+        else:
+            self.addAction(action)
+        return action
+
     def _build_actions(self) -> None:
-        menu = self.menuBar().addMenu("&Case")
-        self.focus_queue_action = QAction("Go to &queue", self)
-        self.focus_queue_action.setShortcut(QKeySequence("Ctrl+1"))
-        self.focus_queue_action.triggered.connect(self.queue_view.setFocus)
-        self.focus_panel_action = QAction("Go to &decision", self)
-        self.focus_panel_action.setShortcut(QKeySequence("Ctrl+2"))
-        self.focus_panel_action.triggered.connect(self.panel.policy_box.setFocus)
-        self.sync_action = QAction("&Sync now", self)
-        self.sync_action.setShortcut(QKeySequence("F5"))
-        self.sync_action.triggered.connect(self.start_sync)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        for action in (self.focus_queue_action, self.focus_panel_action, self.sync_action):
-            menu.addAction(action)
-        menu.addSeparator()
-        menu.addAction(quit_action)
+        case_menu = self.menuBar().addMenu("&Case")
+        # Single letters act only in the queue and the viewer: in the decision panel the
+        # same keys choose policies and actions and type the rationale.
+        work_area = (self.queue_view, self.viewer)
+        self.get_next_action = self._action(case_menu, "Get &next case", "N", self.get_next,
+                                            work_area)
+        self.skip_action = self._action(case_menu, "&Skip (release with a reason)", "S",
+                                        self.skip, work_area)
+        self.note_action = self._action(case_menu, "Add handoff &note…", "Ctrl+Shift+N",
+                                        self.add_note)
+        case_menu.addSeparator()
+        self._action(case_menu, "Go to &queue", "Ctrl+1", self.queue_view.setFocus)
+        self._action(case_menu, "Go to &decision", "Ctrl+2", self.panel.policy_box.setFocus)
+        self._action(case_menu, "&Search cases", "Ctrl+F", self._focus_search)
+        self._action(case_menu, "&Clear filters", "Ctrl+Shift+X", self.filter_bar.clear)
+        case_menu.addSeparator()
+        self.sync_action = self._action(case_menu, "S&ync now", "F5", self.start_sync)
+        self._action(case_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+    def _focus_search(self) -> None:
+        self.filter_bar.search.setFocus()
+        self.filter_bar.search.selectAll()
 
     # -- layout memory ---------------------------------------------------------------------
 
@@ -167,9 +233,12 @@ class MainWindow(QMainWindow):
     def refresh_queue(self) -> None:
         current = self.current_case_id()
         self.queue_model.refresh()
-        row = self.queue_model.row_of(current) if current else None
+        row = self.queue_model.row_of(current)
         if row is not None:
             self.select_row(row)
+
+    def _on_filter_changed(self, query) -> None:
+        self.queue_model.set_filter(query)
 
     def current_case_id(self) -> uuid.UUID | None:
         index = self.queue_view.currentIndex()
@@ -186,12 +255,23 @@ class MainWindow(QMainWindow):
         )
         self.queue_view.scrollTo(index)
 
+    def open_case(self, case_id: uuid.UUID) -> None:
+        """Show a case, selecting its row when it is in the current view."""
+        row = self.queue_model.row_of(case_id)
+        if row is not None:
+            self.select_row(row)
+        else:
+            self._show_case(case_id)
+
     def _on_current_changed(self, current, _previous) -> None:
         case_id = self.queue_model.case_id(current.row()) if current.isValid() else None
         if case_id is None:
             self.viewer.clear()
             self.panel.set_case(None)
             return
+        self._show_case(case_id)
+
+    def _show_case(self, case_id: uuid.UUID) -> None:
         case = self.workstation.case(case_id)
         if case is None:
             self.viewer.clear("This case is no longer on this workstation.")
@@ -199,19 +279,188 @@ class MainWindow(QMainWindow):
             return
         self.viewer.show_case(case, list(case.media))
         self.panel.set_case(case)
+        self._show_notes(case_id)
+        self._update_lease_text()
 
-    def _update_heading(self, *_args) -> None:
-        self.queue_heading.setText(f"Open cases ({self.queue_model.rowCount():,})")
+    def _show_notes(self, case_id: uuid.UUID) -> None:
+        self.panel.set_notes([
+            (author, f"{note.created_at.astimezone():%a %d %b %H:%M}", note.body)
+            for note, author in notes_for(self.workstation.replica.sessions, case_id)
+        ])
 
-    def _tick_sla(self) -> None:
+    def _start_count(self, *_args) -> None:
+        self._count_generation += 1
+        generation = self._count_generation
+        query = self.queue_model.filter
+        workstation = self.workstation
+
+        def count() -> int:
+            with workstation.replica.sessions() as session:
+                return count_cases(session, query, workstation.reviewer_id,
+                                   workstation.clock.now())
+
+        self.tasks.run(count, lambda total: self._show_count(generation, total),
+                       description="count cases", owner=self)
+
+    def _show_count(self, generation: int, total: int) -> None:
+        if generation != self._count_generation:
+            return
+        filtered = "" if self.queue_model.filter.is_default() else " (filtered)"
+        self.queue_heading.setText(f"Cases: {total:,}{filtered}")
+
+    def _tick(self) -> None:
         view = self.queue_view
         first = view.rowAt(0)
         last = view.rowAt(view.viewport().height() - 1)
-        if first < 0:
+        if first >= 0:
+            if last < 0:
+                last = self.queue_model.rowCount() - 1
+            self.queue_model.tick(first, last)
+        self._update_lease_text()
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def get_next(self) -> None:
+        if self._claiming:
             return
-        if last < 0:
-            last = self.queue_model.rowCount() - 1
-        self.queue_model.tick(first, last)
+        self._claiming = True
+        self.statusBar().showMessage("Finding the next case for you…")
+        self.tasks.run(self.workstation.get_next_case, self._on_got_next, self._on_lease_error,
+                       description="get next case", owner=self)
+
+    def _on_got_next(self, lease: Lease | None) -> None:
+        self._claiming = False
+        if lease is None:
+            self.statusBar().showMessage("No open case is waiting in your queues.", 8000)
+            return
+        self.lease = lease
+        self.refresh_queue()
+        self.open_case(lease.case_id)
+        self.panel.policy_box.setFocus()
+        case = self.workstation.case(lease.case_id)
+        self.statusBar().showMessage(
+            f"You have {case.external_ref if case else 'the case'} for "
+            f"{self.workstation.lease_duration.seconds // 60} minutes", 5000)
+
+    def _on_lease_error(self, error: BaseException) -> None:
+        self._claiming = False
+        if isinstance(error, LeaseError):
+            message = str(error)
+        else:
+            message = ("the backend could not be reached; work on the cases already on "
+                       f"this workstation ({error.__class__.__name__})")
+        self.statusBar().showMessage(f"Could not take a case: {message}", 10000)
+
+    def skip(self) -> None:
+        case_id = self.current_case_id()
+        lease = self.lease
+        if lease is None or lease.case_id != case_id:
+            self.statusBar().showMessage(
+                "You hold no lease on this case; nothing to skip. Press N for the next case.",
+                6000)
+            return
+        reason, ok = QInputDialog.getItem(
+            self, "Skip this case", "Why are you skipping it? The next shift sees this.",
+            list(SKIP_REASONS), 0, True)
+        if not ok or not reason.strip():
+            return
+        self.lease = None
+        self.tasks.run(lambda: self.workstation.skip(lease, reason),
+                       lambda _r: self._after_skip(), self._on_lease_error,
+                       description="skip", owner=self)
+
+    def _after_skip(self) -> None:
+        self.refresh_queue()
+        self._update_lease_text()
+        self.statusBar().showMessage("Case returned to the queue.", 5000)
+
+    def _keep_lease(self) -> None:
+        lease = self.lease
+        if lease is None:
+            return
+        now = self.workstation.clock.now()
+        if lease.time_left(now).total_seconds() > RENEW_WHEN_LEFT_S:
+            return
+        self.tasks.run(lambda: self.workstation.renew(lease), self._on_renewed,
+                       self._on_lease_lost, description="renew lease", owner=self)
+
+    def _on_renewed(self, lease: Lease) -> None:
+        if self.lease is not None and self.lease.case_id == lease.case_id:
+            self.lease = lease
+        self._update_lease_text()
+
+    def _on_lease_lost(self, error: BaseException) -> None:
+        if isinstance(error, LeaseError):
+            self.lease = None
+            QMessageBox.warning(self, "Lease ended", f"{error}. Your work so far is kept.")
+        self._update_lease_text()
+
+    def _update_lease_text(self) -> None:
+        lease = self.lease
+        if lease is None:
+            self.lease_status.setText("No case leased · N for the next one")
+            self.panel.set_lease_text("")
+            return
+        left = lease.time_left(self.workstation.clock.now()).total_seconds()
+        minutes, seconds = divmod(max(int(left), 0), 60)
+        text = f"Lease: {minutes:02d}:{seconds:02d} left (renewed while open)"
+        self.lease_status.setText(text)
+        self.panel.set_lease_text(text if lease.case_id == self.current_case_id() else "")
+
+    def _queue_menu(self, position: QPoint) -> None:
+        index = self.queue_view.indexAt(position)
+        case_id = self.queue_model.case_id(index.row()) if index.isValid() else None
+        if case_id is None or self.role not in (Role.LEAD.value, Role.ADMIN.value):
+            return
+        menu = QMenu(self)
+        menu.addAction("Release lease", lambda: self._reassign(case_id, None))
+        menu.addAction("Reassign lease to…", lambda: self._choose_reassignee(case_id))
+        menu.exec(self.queue_view.viewport().mapToGlobal(position))
+
+    def _choose_reassignee(self, case_id: uuid.UUID) -> None:
+        with self.workstation.replica.sessions() as session:
+            people = [(r.display_name, r.id) for r in session.scalars(
+                select(Reviewer).where(Reviewer.active).order_by(Reviewer.display_name))]
+        name, ok = QInputDialog.getItem(self, "Reassign lease", "Give this case to:",
+                                        [n for n, _ in people], 0, False)
+        if ok:
+            self._reassign(case_id, dict(people)[name])
+
+    def _reassign(self, case_id: uuid.UUID, to: uuid.UUID | None) -> None:
+        workstation = self.workstation
+
+        def work() -> None:
+            reassign_lease(workstation.backend, case_id, workstation.reviewer_id, to,
+                           workstation.clock, reason="by a lead",
+                           duration=workstation.lease_duration)
+            workstation.synchronise()
+
+        self.tasks.run(work, lambda _r: self.refresh_queue(), self._on_lease_error,
+                       description="reassign", owner=self)
+
+    # -- notes -----------------------------------------------------------------------------
+
+    def add_note(self) -> None:
+        case_id = self.current_case_id()
+        if case_id is None:
+            return
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Handoff note", "A note for the next shift on this case:")
+        if not ok:
+            return
+        try:
+            add_note(self.workstation.replica.sessions, case_id=case_id,
+                     author_id=self.workstation.reviewer_id,
+                     client_id=self.workstation.client_id, body=text,
+                     clock=self.workstation.clock)
+        except NoteRejected as rejection:
+            QMessageBox.information(self, "Note not saved", str(rejection))
+            return
+        self._show_notes(case_id)
+        self.queue_model.refresh()
+        self.open_case(case_id)
+        self._update_pending()
+        self.start_sync()
 
     # -- deciding --------------------------------------------------------------------------
 
@@ -228,6 +477,8 @@ class MainWindow(QMainWindow):
             self.panel.show_problems(rejection.problems)
             return
         case_ref = self.viewer.title.text().split("  ·  ")[0]
+        if self.lease is not None and self.lease.case_id == draft.case_id:
+            self.lease = None  # the backend ends the lease when the decision arrives
         self.queue_model.remove_case(draft.case_id)
         self.panel.show_recorded(
             f"Recorded: {decision.action.replace('_', ' ')} under {decision.policy_code} "
@@ -235,9 +486,11 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().showMessage(f"Decision on {case_ref} saved", 5000)
         self._update_pending()
+        self._update_lease_text()
         if self.queue_model.rowCount():
-            self.select_row(min(row, self.queue_model.rowCount() - 1))
-            self.panel.policy_box.setFocus()
+            self.select_row(min(max(row, 0), self.queue_model.rowCount() - 1))
+            # Back to the queue: N takes the next case, ↓ previews, Ctrl+2 decides.
+            self.queue_view.setFocus()
         else:
             self.viewer.clear("The queue is empty. Well done.")
             self.panel.set_case(None)
@@ -247,7 +500,9 @@ class MainWindow(QMainWindow):
 
     def start_sync(self, on_done=None) -> None:
         if self._syncing:
+            self._sync_again = True  # new work arrived during this sync: go once more after
             return
+        self._sync_again = False
         self._syncing = True
         self.sync_label.setText("Syncing…")
         self.tasks.run(
@@ -287,7 +542,7 @@ class MainWindow(QMainWindow):
         self._syncing = False
         self.progress.hide()
         self.queue_view.setEnabled(True)
-        when = report.finished_at or datetime.now()
+        when = report.finished_at or datetime.now().astimezone()
         self.sync_label.setText(f"Synced {when.astimezone():%H:%M}")
         self.sync_label.setToolTip(f"Last successful sync: {when:%Y-%m-%d %H:%M:%S} UTC")
         if report.rejected:
@@ -297,10 +552,23 @@ class MainWindow(QMainWindow):
                 "workstation with the reason, and a lead can review them.",
             )
         if report.pulled_rows:
+            self._refresh_filter_choices()
             self.refresh_queue()
         self._update_pending()
         if on_done is not None:
             on_done()
+        if self._sync_again:
+            self.start_sync()
+
+    def _refresh_filter_choices(self) -> None:
+        combo = self.filter_bar.combos["queue"]
+        if combo.count() <= 1:
+            for queue_id, name in self.workstation.queues():
+                combo.addItem(name, str(queue_id))
+        languages = self.filter_bar.combos["language"]
+        if languages.count() <= 1:
+            for language in self.workstation.languages():
+                languages.addItem(language.upper(), language)
 
     def _on_sync_failed(self, error: BaseException) -> None:
         self._syncing = False

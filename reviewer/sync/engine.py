@@ -70,11 +70,11 @@ class SyncEngine:
                 ]
             if not mutations:
                 return
-            with self.backend.sessions.begin() as remote:
+            with self.backend.writing() as remote:
                 results = apply_mutations(remote, mutations)
             # The backend has committed; only now does the outbox learn the outcome.
             now = self.clock.now()
-            with self.replica.sessions.begin() as local:
+            with self.replica.writing() as local:
                 for result in results:
                     entry = local.scalar(
                         select(OutboxEntry).where(OutboxEntry.mutation_id == result.mutation_id)
@@ -104,7 +104,7 @@ class SyncEngine:
             while after < target:
                 upto = min(after + PULL_VERSION_STEP, target)
                 batch = read_changes(remote, after, upto)
-                with self.replica.sessions.begin() as local:
+                with self.replica.writing() as local:
                     self._apply_batch(local, batch.rows)
                     set_state(local, "pull_cursor", str(upto))
                 report.pulled_rows += batch.row_count
@@ -146,7 +146,7 @@ class SyncEngine:
         self.push(report)
         self.pull(report, progress)
         now = self.clock.now()
-        with self.replica.sessions.begin() as local:
+        with self.replica.writing() as local:
             set_state(local, "last_sync", now.isoformat())
             report.pending = pending_count(local)
         report.finished_at = now

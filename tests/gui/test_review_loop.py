@@ -46,10 +46,10 @@ def _select_case_with_media(qtbot, window) -> int:
     raise AssertionError("the demo has no case with media")
 
 
-def test_queue_lists_every_open_case(window, workstation):
+def test_queue_lists_every_open_case(qtbot, window, workstation):
     ids = _open_ids(workstation)
     assert window.queue_model.rowCount() == len(ids) > 0
-    assert f"({len(ids)})" in window.queue_heading.text()
+    qtbot.waitUntil(lambda: window.queue_heading.text() == f"Cases: {len(ids)}", timeout=5000)
 
 
 def test_queue_model_passes_qt_model_tester(window, qtmodeltester):
@@ -180,10 +180,10 @@ def test_short_rationale_is_refused_with_the_reason(qtbot, window, workstation):
 
 def test_window_remembers_its_geometry(qtbot, workstation, renderer):
     window = make_window(qtbot, workstation, renderer)
-    window.resize(790, 560)
+    window.resize(1180, 580)
     window.close()
     again = make_window(qtbot, workstation, renderer, size=None)
-    assert (again.width(), again.height()) == (790, 560)
+    assert (again.width(), again.height()) == (1180, 580)
 
 
 def test_case_status_in_backend_after_sync_matches(qtbot, window, workstation):
