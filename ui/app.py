@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reviewer import __version__
+from reviewer.demo import REVIEWERS as DEMO_PEOPLE
 from reviewer.store import SchemaVersionError
 from reviewer.taxonomy import TaxonomyError
 
@@ -24,6 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where the embedded backend and the local replica live")
+    parser.add_argument("--user", default="demo", metavar="NAME",
+                        choices=[person[0] for person in DEMO_PEOPLE],
+                        help="on the embedded demo, sign in as another demo person: demo, "
+                             "amara, jonas, lucia (reviewers), mei (auditor), sofia (lead), "
+                             "admin")
     parser.add_argument("--policies", type=Path, default=None, metavar="FILE",
                         help="a policy taxonomy file to use instead of the shipped one")
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
@@ -60,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         taxonomy = load_taxonomy(args.policies)
-        workstation = Workstation.open_embedded(args.data_dir, taxonomy=taxonomy)
+        workstation = Workstation.open_embedded(args.data_dir, taxonomy=taxonomy,
+                                                username=args.user)
     except (TaxonomyError, SchemaVersionError) as error:
         # A broken taxonomy or a newer schema: refuse to start rather than guess.
         print(f"Reviewer Workstation cannot start: {error}", file=sys.stderr)
