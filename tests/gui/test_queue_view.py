@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QInputDialog
 from sqlalchemy import select
 
 from reviewer.models import Case, LeaseEvent, Note
-from reviewer.queue import PriorityWeights, SlaState, priority_score, sla_state
+from reviewer.queue import PriorityWeights, priority_score, sla_state
 from tests.gui.conftest import make_window
 
 
