@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
+from reviewer.leases import expire_leases
 from reviewer.models import SYNCED_MODELS, Case, OutboxEntry
 from reviewer.queue import PriorityWeights, derive_queue_fields
 from reviewer.store import Database
@@ -41,6 +42,7 @@ class SyncReport:
     pulled_rows: int = 0
     pending: int = 0
     cursor: int = 0
+    expired_leases: int = 0
     finished_at: datetime | None = None
 
 
@@ -144,6 +146,9 @@ class SyncEngine:
     def sync_once(self, progress: Progress | None = None) -> SyncReport:
         report = SyncReport()
         self.push(report)
+        # Leases that ran out go back to the queue even when nobody asks for a case.
+        with self.backend.writing() as remote:
+            report.expired_leases = expire_leases(remote, self.clock.now())
         self.pull(report, progress)
         now = self.clock.now()
         with self.replica.writing() as local:

@@ -177,3 +177,14 @@ def test_concurrent_processes_never_receive_the_same_case(workstation):
     with workstation.backend.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)
                               .where(Case.status == "new")) == 0
+
+
+def test_expired_leases_return_to_the_queue_at_the_next_sync(workstation, clock):
+    lease = lease_next_case(workstation.backend, AMARA, clock)
+    workstation.synchronise()
+    assert workstation.case(lease.case_id).status == "leased"
+    clock.advance(timedelta(minutes=15, seconds=1))
+    report = workstation.synchronise()
+    assert report.expired_leases == 1
+    case = workstation.case(lease.case_id)
+    assert case.status == "new" and case.lease_holder_id is None
