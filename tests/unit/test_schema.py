@@ -166,3 +166,43 @@ def test_decision_requires_an_existing_case(database):
                              action="remove", rationale="x", policy_version="1"))
         with pytest.raises(IntegrityError):
             session.flush()
+
+
+def test_upgrading_a_populated_first_schema_keeps_cases_and_derives_their_fields(tmp_path):
+    from alembic import command
+
+    from reviewer.queue import PriorityWeights, QueueFilter, case_ids, priority_key
+    from reviewer.store import make_engine
+
+    url = sqlite_url(tmp_path / "old.sqlite")
+    engine = make_engine(url)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    reported = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO team (code, name, change_version) VALUES ('t', 'T', 1)"))
+        connection.execute(text(
+            "INSERT INTO queue (id, name, team_code, policy_area, sla_hours, graphic, "
+            "change_version) VALUES ('6b3c2a1e-0000-4000-8000-000000000001', 'Q', 't', "
+            "'spam_fraud', 4, 0, 1)"))
+        connection.execute(text(
+            "INSERT INTO review_case (id, external_ref, queue_id, surface, channel, "
+            "policy_area, reported_at, due_at, severity, reach, language, region, "
+            "reported_text, reporter_note, status, fencing_token, media_count, updated_at, "
+            "change_version) VALUES ('6b3c2a1e-0000-4000-8000-0000000000aa', 'RPT-OLD-1', "
+            "'6b3c2a1e-0000-4000-8000-000000000001', 'organic_post', 'press', 'spam_fraud', "
+            "'2026-11-20 08:00:00.000000', '2026-11-20 12:00:00.000000', 3, 999, 'en', "
+            "'GB', 'Crypto giveaway scam', '', 'new', 0, 0, '2026-11-20 08:00:00.000000', 1)"))
+    engine.dispose()
+
+    database = Database.open(url)
+    with database.sessions() as session:
+        case = session.scalar(select(Case))
+        assert case.priority_key == pytest.approx(priority_key(
+            3, "press", 999, reported + timedelta(hours=4), PriorityWeights()))
+        assert case.at_risk_at == reported + timedelta(hours=3)
+        found = case_ids(session, QueueFilter(search="giveaway"))
+        assert found == [case.id]

@@ -54,8 +54,34 @@ def upgrade() -> None:
 
 
 
+    fill_derived_queue_fields()
     if op.get_bind().dialect.name == "sqlite":
         create_search_index()
+
+
+def fill_derived_queue_fields() -> None:
+    """Cases written before this revision get their priority key and at-risk time."""
+    from reviewer.queue import PriorityWeights, derive_queue_fields
+
+    cases = sa.table(
+        "review_case", sa.column("id", reviewer.models.GUID()), sa.column("severity"),
+        sa.column("channel"), sa.column("reach"),
+        sa.column("reported_at", reviewer.models.UTCDateTime()),
+        sa.column("due_at", reviewer.models.UTCDateTime()), sa.column("priority_key"),
+        sa.column("at_risk_at", reviewer.models.UTCDateTime()),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(sa.select(cases.c.id, cases.c.severity, cases.c.channel,
+                                  cases.c.reach, cases.c.reported_at, cases.c.due_at)).all()
+    if not rows:
+        return
+    weights = PriorityWeights()
+    update = cases.update().where(cases.c.id == sa.bindparam("case_id", type_=cases.c.id.type))
+    bind.execute(update, [
+        {"case_id": row.id, **{k: v for k, v in derive_queue_fields(dict(row._mapping), weights)
+                               .items() if k in ("priority_key", "at_risk_at")}}
+        for row in rows
+    ])
 
 
 # The replica's search: one FTS5 row per searchable text of a case (its reference, text and
