@@ -107,7 +107,8 @@ class MainWindow(QMainWindow):
         queue_layout.addWidget(self.filter_bar)
         queue_layout.addWidget(self.queue_view, 1)
 
-        self.viewer = MediaViewer(tasks, renderer, workstation.media_bytes)
+        self.viewer = MediaViewer(tasks, renderer, workstation.media_bytes, settings,
+                                  taxonomy=workstation.taxonomy, clock=workstation.clock)
         self.panel = EnforcementPanel(workstation.taxonomy)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -193,6 +194,7 @@ class MainWindow(QMainWindow):
         case_menu.addSeparator()
         self._action(case_menu, "Go to &queue", "Ctrl+1", self.queue_view.setFocus)
         self._action(case_menu, "Go to &decision", "Ctrl+2", self.panel.policy_box.setFocus)
+        self._action(case_menu, "Go to &media", "Ctrl+3", self.viewer.canvas.setFocus)
         self._action(case_menu, "&Search cases", "Ctrl+F", self._focus_search)
         self._action(case_menu, "&Clear filters", "Ctrl+Shift+X", self.filter_bar.clear)
         case_menu.addSeparator()

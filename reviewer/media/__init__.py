@@ -13,6 +13,7 @@ from reviewer.media.decode import (
     MediaInfo,
     SafeDecoder,
     decode_for_display,
+    decode_reduced,
     detect_format,
     probe,
     sha256_hex,
@@ -37,6 +38,7 @@ from reviewer.media.render import (
     blur_sigma,
     make_blurred,
     make_grayscale,
+    settings_for_area,
 )
 
 __all__ = [
@@ -65,9 +67,11 @@ __all__ = [
     "check_file",
     "check_files",
     "decode_for_display",
+    "decode_reduced",
     "detect_format",
     "make_blurred",
     "make_grayscale",
     "probe",
+    "settings_for_area",
     "sha256_hex",
 ]

@@ -386,6 +386,34 @@ def decode_for_display(
     Runs in the calling process, bounded by the size checks and a memory estimate only; use
     `SafeDecoder` for a hard time and memory bound.
     """
+    picture, _display_size = _decode(data, target, None, limits)
+    return picture
+
+
+def decode_reduced(
+    data: bytes,
+    target: tuple[int, int],
+    short_side: int,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+) -> tuple[Image.Image, tuple[int, int]]:
+    """A coarse copy of `decode_for_display(data, target)`, and the size that one would have.
+
+    The copy is decoded only finely enough to have `short_side` pixels on its shorter side
+    (or the full display size, if that is smaller), for uses that discard fine detail anyway,
+    such as a strong blur: a large JPEG is then DCT-scaled by up to 1/8 and any picture is
+    reduced before it crosses a process boundary. Same checks and guarantees otherwise.
+    """
+    if short_side < 1:
+        raise ValueError(f"short_side must be positive, not {short_side!r}")
+    return _decode(data, target, short_side, limits)
+
+
+def _decode(
+    data: bytes,
+    target: tuple[int, int] | None,
+    short_side: int | None,
+    limits: DecodeLimits,
+) -> tuple[Image.Image, tuple[int, int]]:
     _check_target(target)
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Set anywhere in the process, it would show cut-off files with grey areas instead
@@ -396,7 +424,7 @@ def decode_for_display(
         try:
             if fmt == "PNG":
                 _check_png_chunks(data)
-            return _first_frame_for_display(image, fmt, target, limits)
+            return _first_frame_for_display(image, fmt, target, short_side, limits)
         except MediaError:
             raise
         except Exception as exc:
@@ -407,28 +435,34 @@ def _first_frame_for_display(
     image: ImageFile.ImageFile,
     fmt: str,
     target: tuple[int, int] | None,
+    short_side: int | None,
     limits: DecodeLimits,
-) -> Image.Image:
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The frame at its decoded size, and its display size (as oriented on screen)."""
     orientation = None
+    stored_size = image.size
     if fmt == "JPEG":
         # JPEG keeps EXIF in its header: read it now to scale the decode the right way round.
         orientation = _orientation(image)
         if target is not None:
-            image.draft(None, _fit_size(image.size, _stored_box(target, orientation)))
+            shown = _fit_size(stored_size, _stored_box(target, orientation))
+            image.draft(None, _reduced_size(shown, short_side))
     _check_memory(image, fmt, limits)
     image.load()
     if orientation is None:
         orientation = _orientation(image)
+    shown = stored_size if target is None else _fit_size(
+        stored_size, _stored_box(target, orientation)
+    )
     frame, sixteen_bit = _working_copy(image)
-    if target is not None:
-        size = _fit_size(frame.size, _stored_box(target, orientation))
-        if size != frame.size:
-            frame = frame.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    size = _reduced_size(shown, short_side)
+    if size != frame.size:
+        frame = frame.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
     frame = _as_rgb(frame, sixteen_bit)
     transpose = _ORIENTATION_TRANSPOSE.get(orientation)
     if transpose is not None:
         frame = frame.transpose(transpose)
-    return _without_metadata(frame)
+    return _without_metadata(frame), _stored_box(shown, orientation)
 
 
 def _check_target(target: tuple[int, int] | None) -> None:
@@ -456,6 +490,14 @@ def _fit_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     if scale >= 1.0:
         return size
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _reduced_size(size: tuple[int, int], short_side: int | None) -> tuple[int, int]:
+    """`size` scaled down so that its shorter side is `short_side`; never enlarged."""
+    if short_side is None or min(size) <= short_side:
+        return size
+    scale = short_side / min(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _check_memory(image: Image.Image, fmt: str, limits: DecodeLimits) -> None:
@@ -612,13 +654,36 @@ class SafeDecoder:
         timeout_s: float | None = None,
     ) -> Image.Image:
         """Like `decode_for_display`, bounded by `timeout_s` (default `limits.timeout_s`)."""
+        picture, _display_size = self._call(data, target, None, timeout_s)
+        return picture
+
+    def decode_reduced(
+        self,
+        data: bytes,
+        target: tuple[int, int],
+        short_side: int,
+        *,
+        timeout_s: float | None = None,
+    ) -> tuple[Image.Image, tuple[int, int]]:
+        """Like `decode_reduced`, bounded by `timeout_s` (default `limits.timeout_s`)."""
+        if short_side < 1:
+            raise ValueError(f"short_side must be positive, not {short_side!r}")
+        return self._call(data, target, short_side, timeout_s)
+
+    def _call(
+        self,
+        data: bytes,
+        target: tuple[int, int] | None,
+        short_side: int | None,
+        timeout_s: float | None,
+    ) -> tuple[Image.Image, tuple[int, int]]:
         _check_target(target)
         detect_format(data)  # cheap, and spares the worker files that are not images
         timeout = self.limits.timeout_s if timeout_s is None else timeout_s
         with self._call_lock:
             worker = self._ready_worker()
             try:
-                return worker.decode(data, target, self.limits, timeout)
+                return worker.decode(data, target, short_side, self.limits, timeout)
             except _WorkerTimedOut:
                 self._replace(worker)
                 raise DecodeTimeout.after(timeout) from None
@@ -710,11 +775,12 @@ class _Worker:
         self,
         data: bytes,
         target: tuple[int, int] | None,
+        short_side: int | None,
         limits: DecodeLimits,
         timeout: float,
-    ) -> Image.Image:
+    ) -> tuple[Image.Image, tuple[int, int]]:
         try:
-            self.conn.send((target, limits))
+            self.conn.send((target, short_side, limits))
             self.conn.send_bytes(data)
         except OSError:
             raise self._died() from None
@@ -722,7 +788,7 @@ class _Worker:
         status, payload = self._receive(timeout)
         if status == "error":
             raise payload
-        mode, size = payload
+        mode, size, display_size = payload
         remaining = max(_REPLY_GRACE_S, deadline - time.monotonic())
         if not self.conn.poll(remaining):
             raise _WorkerTimedOut()
@@ -730,7 +796,7 @@ class _Worker:
             pixels = self.conn.recv_bytes()
         except (EOFError, OSError):
             raise self._died() from None
-        return Image.frombytes(mode, size, pixels)
+        return Image.frombytes(mode, size, pixels), display_size
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -765,12 +831,12 @@ def _worker_main(conn: Connection, memory_mb: int) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            target, limits = conn.recv()
+            target, short_side, limits = conn.recv()
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
         try:
-            picture = decode_for_display(data, target, limits)
+            picture, display_size = _decode(data, target, short_side, limits)
             pixels = picture.tobytes()
         except MediaError as exc:
             conn.send(("error", exc))
@@ -779,7 +845,7 @@ def _worker_main(conn: Connection, memory_mb: int) -> None:
             conn.send(("error", DecodeMemoryExceeded()))
             continue
         del data
-        conn.send(("ok", (picture.mode, picture.size)))
+        conn.send(("ok", (picture.mode, picture.size, display_size)))
         conn.send_bytes(pixels)
         del picture, pixels
 

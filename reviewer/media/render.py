@@ -7,6 +7,7 @@ kind; the blurred path never hands out an unblurred picture while blurring is on
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -14,7 +15,13 @@ from typing import NamedTuple
 
 from PIL import Image, ImageFilter
 
-from reviewer.media.decode import DEFAULT_LIMITS, DecodeLimits, SafeDecoder, decode_for_display
+from reviewer.media.decode import (
+    DEFAULT_LIMITS,
+    DecodeLimits,
+    SafeDecoder,
+    decode_for_display,
+    decode_reduced,
+)
 
 BLUR_PRESETS = {"strong": 0.05, "standard": 0.03, "none": 0.0}
 MIN_BLUR_FRACTION = 0.01
@@ -58,6 +65,24 @@ class RenditionSettings:
     @property
     def blurs(self) -> bool:
         return self.blur_fraction > 0.0
+
+
+def settings_for_area(preset: str, blur_fraction: float, grayscale: bool) -> RenditionSettings:
+    """The rendition settings for a policy area's blur preset and a reviewer's own choice.
+
+    The reviewer's `blur_fraction` is their "standard" blur; a "strong" area blurs that much
+    harder again (as the presets relate), up to the maximum, and a "none" area does not blur.
+    """
+    if preset not in BLUR_PRESETS:
+        raise ValueError(f"unknown blur preset {preset!r}; choose from {', '.join(BLUR_PRESETS)}")
+    if not MIN_BLUR_FRACTION <= blur_fraction <= MAX_BLUR_FRACTION:
+        raise ValueError(
+            f"blur_fraction must be between {MIN_BLUR_FRACTION} and {MAX_BLUR_FRACTION}, "
+            f"not {blur_fraction}"
+        )
+    strength = BLUR_PRESETS[preset] / BLUR_PRESETS["standard"]
+    fraction = 0.0 if strength == 0.0 else min(MAX_BLUR_FRACTION, blur_fraction * strength)
+    return RenditionSettings(blur_fraction=round(fraction, 6), grayscale=grayscale)
 
 
 def blur_sigma(size: tuple[int, int], settings: RenditionSettings) -> float:
@@ -200,15 +225,25 @@ class Renderer:
         view_size: tuple[int, int],
         settings: RenditionSettings,
     ) -> Image.Image:
-        """The rendition shown before a reveal: blurred unless `settings` turn blur off."""
+        """The rendition shown before a reveal: blurred unless `settings` turn blur off.
+
+        A blur removes all detail finer than its sigma, so the picture is decoded only as
+        finely as the blur can show (`decode_reduced`), blurred there and enlarged to its
+        displayed size: a large file costs a fraction of a full decode and blur.
+        """
         key = RenditionKey(content_hash, (view_size[0], view_size[1]), settings, "blurred")
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        picture = self._decode(data, view_size)
+        if settings.blurs:
+            short_side = math.ceil(_DIRECT_BLUR_SIGMA / settings.blur_fraction)
+            picture, display_size = self._decode_reduced(data, view_size, short_side)
+        else:
+            picture = self._decode(data, view_size)
+            display_size = picture.size
         if settings.grayscale:
             picture = make_grayscale(picture)
-        rendition = make_blurred(picture, settings)
+        rendition = _blurred_at(picture, display_size, settings)
         del picture
         self._cache.put(key, rendition)
         return rendition
@@ -219,21 +254,48 @@ class Renderer:
         content_hash: str,
         view_size: tuple[int, int],
         settings: RenditionSettings,
+        *,
+        cache: bool = True,
     ) -> Image.Image:
-        """The revealed rendition: not blurred, still greyscale if `settings` say so."""
+        """The revealed rendition: not blurred, still greyscale if `settings` say so.
+
+        With `cache=False` the rendition is neither taken from nor kept in the cache, so it
+        lives only as long as the caller holds it (the viewer drops it on re-blur).
+        """
         # Blur does not affect a sharp rendition, so all blur settings share one entry.
         unblurred = RenditionSettings(blur_fraction=0.0, grayscale=settings.grayscale)
         key = RenditionKey(content_hash, (view_size[0], view_size[1]), unblurred, "sharp")
-        cached = self._cache.get(key)
+        cached = self._cache.get(key) if cache else None
         if cached is not None:
             return cached
         picture = self._decode(data, view_size)
         if settings.grayscale:
             picture = make_grayscale(picture)
-        self._cache.put(key, picture)
+        if cache:
+            self._cache.put(key, picture)
         return picture
 
     def _decode(self, data: bytes, view_size: tuple[int, int]) -> Image.Image:
         if self._decoder is not None:
             return self._decoder.decode(data, view_size)
         return decode_for_display(data, view_size, self._limits)
+
+    def _decode_reduced(
+        self, data: bytes, view_size: tuple[int, int], short_side: int
+    ) -> tuple[Image.Image, tuple[int, int]]:
+        if self._decoder is not None:
+            return self._decoder.decode_reduced(data, view_size, short_side)
+        return decode_reduced(data, view_size, short_side, self._limits)
+
+
+def _blurred_at(
+    picture: Image.Image, display_size: tuple[int, int], settings: RenditionSettings
+) -> Image.Image:
+    """`picture`, possibly a reduced copy, blurred as if at `display_size` and sized to it."""
+    if picture.size == display_size or not settings.blurs:
+        return make_blurred(picture, settings)
+    sigma = blur_sigma(display_size, settings) * picture.width / display_size[0]
+    if picture.mode not in ("L", "RGB", "RGBA", "LA"):
+        picture = picture.convert("RGB")
+    small = _gaussian_blur(picture, sigma)
+    return small.resize(display_size, Image.Resampling.BICUBIC)

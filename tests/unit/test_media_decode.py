@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import random
+import re
 import signal
 import struct
 import sys
@@ -34,6 +35,7 @@ from reviewer.media import (
     check_file,
     check_files,
     decode_for_display,
+    decode_reduced,
     detect_format,
     probe,
     sha256_hex,
@@ -383,6 +385,93 @@ def test_animated_webp_shows_its_first_frame() -> None:
     info = probe(out.getvalue())
     assert (info.format, info.frame_count, info.animated) == ("WEBP", 3, True)
     assert decode_for_display(out.getvalue(), None).getpixel((30, 20)) == (255, 0, 0)
+
+
+def test_animated_png_shows_its_first_frame() -> None:
+    frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "lime")]
+    out = io.BytesIO()
+    frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
+    assert probe(out.getvalue()).animated
+    assert decode_for_display(out.getvalue(), None).getpixel((32, 24)) == (255, 0, 0)
+
+
+def test_jpeg_with_a_damaged_header_is_reported_as_damaged(good_jpeg: bytes) -> None:
+    start_of_frame = good_jpeg.index(b"\xff\xc0")
+    damaged = bytearray(good_jpeg)
+    damaged[start_of_frame + 7 : start_of_frame + 9] = b"\x00\x00"  # zero width
+    with pytest.raises(CorruptFile, match="the file is damaged"):
+        decode_for_display(bytes(damaged), (100, 100))
+
+
+def test_jpeg_with_garbled_image_data_is_reported_as_damaged(good_jpeg: bytes) -> None:
+    scan = good_jpeg.index(b"\xff\xda")
+    garbled = bytearray(good_jpeg)
+    rng = random.Random(1)
+    for position in range(scan + 200, len(garbled) - 10, 50):
+        garbled[position] = rng.randrange(256)
+    with pytest.raises(CorruptFile, match="the file is damaged"):
+        decode_for_display(bytes(garbled), (100, 100))
+
+
+# --- decoding a reduced copy (for blurred renditions) ----------------------------------------
+
+
+def test_reduced_decode_has_the_short_side_asked_for_and_the_full_display_size(
+    good_jpeg: bytes,
+) -> None:
+    picture, display_size = decode_reduced(good_jpeg, (320, 320), 60)
+    assert display_size == decode_for_display(good_jpeg, (320, 320)).size == (320, 240)
+    assert picture.size == (80, 60) and picture.mode == "RGB"
+    # Never larger than the full decode would be.
+    picture, display_size = decode_reduced(good_jpeg, (100, 100), 500)
+    assert picture.size == display_size == (100, 75)
+    with pytest.raises(ValueError):
+        decode_reduced(good_jpeg, (100, 100), 0)
+
+
+def test_reduced_decode_of_a_big_jpeg_uses_the_smallest_dct_scale(
+    big_jpeg: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drafted: list[tuple[int, int]] = []
+    original_draft = JpegImagePlugin.JpegImageFile.draft
+
+    def recording_draft(self, mode, size):  # type: ignore[no-untyped-def]
+        result = original_draft(self, mode, size)
+        drafted.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", recording_draft)
+    picture, display_size = decode_reduced(big_jpeg, (1600, 1200), 134)
+    assert display_size == (1600, 1067)
+    assert picture.size == (201, 134)
+    assert drafted == [(750, 500)]  # DCT-scaled by 1/8 instead of 1/2
+
+
+def test_reduced_decode_reports_the_display_size_after_exif_rotation() -> None:
+    data = make_exif_rotated_jpeg((320, 200), orientation=6)
+    picture, display_size = decode_reduced(data, (400, 400), 50)
+    assert display_size == decode_for_display(data, (400, 400)).size == (200, 320)
+    assert picture.size == (50, 80)
+
+
+def test_reduced_decode_refuses_what_the_full_decode_refuses(
+    bad_files: dict[str, bytes],
+) -> None:
+    for name, (error_type, words) in REJECTED.items():
+        with pytest.raises(error_type, match=re.escape(words)):
+            decode_reduced(bad_files[name], (800, 600), 100)
+
+
+def test_safe_decoder_reduced_decode_matches_in_process(
+    decoder: SafeDecoder, good_jpeg: bytes
+) -> None:
+    bounded, bounded_size = decoder.decode_reduced(good_jpeg, (320, 320), 60)
+    in_process, in_process_size = decode_reduced(good_jpeg, (320, 320), 60)
+    assert bounded_size == in_process_size == (320, 240)
+    assert bounded.tobytes() == in_process.tobytes()
+    with pytest.raises(TruncatedFile):
+        decoder.decode_reduced(good_jpeg[: len(good_jpeg) // 2], (320, 320), 60)
+    assert decoder.decode(good_jpeg, (320, 240)).size == (320, 240)
 
 
 # --- the bounded worker process -----------------------------------------------------------

@@ -21,6 +21,7 @@ from reviewer.media import (
     decode_for_display,
     make_blurred,
     make_grayscale,
+    settings_for_area,
 )
 from reviewer.media.render import image_bytes
 from reviewer.media.synthetic import make_bad_files, make_demo_image
@@ -209,6 +210,67 @@ def test_decode_errors_reach_the_caller(decoder: SafeDecoder | None) -> None:
     renderer = Renderer(decoder, RenditionCache())
     with pytest.raises(TruncatedFile):
         renderer.blurred(make_bad_files()["truncated.jpg"], "t", VIEW, RenditionSettings())
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.03, 0.06])
+def test_blurred_rendition_from_a_reduced_decode_matches_a_true_gaussian(
+    fraction: float,
+) -> None:
+    data = make_demo_image(random.Random(2), "shapes", (2400, 1800), "JPEG")
+    settings = RenditionSettings(fraction, grayscale=False)
+    fast = Renderer(None, RenditionCache()).blurred(data, "shapes", VIEW, settings)
+    full = decode_for_display(data, VIEW)
+    assert fast.size == full.size == VIEW
+    sigma = blur_sigma(full.size, settings)
+    reference = full.filter(ImageFilter.GaussianBlur(sigma))
+    # Closer to the true blur than a true blur with a 10% larger sigma is.
+    slightly_stronger = full.filter(ImageFilter.GaussianBlur(sigma * 1.1))
+    error = ImageStat.Stat(ImageChops.difference(fast, reference)).mean
+    tolerance = ImageStat.Stat(ImageChops.difference(slightly_stronger, reference)).mean
+    assert all(e <= t for e, t in zip(error, tolerance, strict=True)), (error, tolerance)
+
+
+def test_blurred_rendition_of_a_big_picture_is_made_from_a_small_decode(
+    decoder: SafeDecoder | None,
+) -> None:
+    data = make_demo_image(random.Random(5), "faces", (3000, 2000), "JPEG")
+    calls: list[tuple[str, object]] = []
+
+    class Spy(Renderer):
+        def _decode_reduced(self, data, view_size, short_side):  # type: ignore[no-untyped-def]
+            picture, display_size = super()._decode_reduced(data, view_size, short_side)
+            calls.append(("reduced", picture.size))
+            return picture, display_size
+
+    blurred = Spy(decoder, RenditionCache()).blurred(data, "f", (1600, 1200),
+                                                    RenditionSettings())
+    assert blurred.size == (1600, 1067) and blurred.mode == "L"
+    assert calls == [("reduced", (201, 134))]  # 4 pixels per sigma at 3 %
+
+
+def test_sharp_rendition_can_bypass_the_cache(pattern_png: bytes) -> None:
+    cache = RenditionCache()
+    renderer = Renderer(None, cache)
+    settings = RenditionSettings()
+    sharp = renderer.sharp(pattern_png, "pattern", VIEW, settings, cache=False)
+    assert high_frequency_energy(sharp) > 60
+    assert len(cache) == 0
+    cached = renderer.sharp(pattern_png, "pattern", VIEW, settings)
+    assert renderer.sharp(pattern_png, "pattern", VIEW, settings, cache=False) is not cached
+
+
+def test_area_presets_scale_the_reviewers_own_blur() -> None:
+    assert settings_for_area("standard", 0.03, True) == RenditionSettings(0.03, True)
+    assert settings_for_area("strong", 0.03, True) == RenditionSettings(0.05, True)
+    assert settings_for_area("none", 0.03, False) == RenditionSettings(0.0, False)
+    assert settings_for_area("standard", 0.01, True).blur_fraction == 0.01
+    assert settings_for_area("strong", 0.01, True).blur_fraction == pytest.approx(0.01667,
+                                                                                 abs=1e-4)
+    assert settings_for_area("strong", 0.06, True).blur_fraction == 0.06  # capped
+    with pytest.raises(ValueError, match="unknown blur preset"):
+        settings_for_area("extreme", 0.03, True)
+    with pytest.raises(ValueError, match="blur_fraction"):
+        settings_for_area("standard", 0.2, True)
 
 
 # --- the cache --------------------------------------------------------------------------------
