@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
+from reviewer.escalation import ensure_escalation_queues
 from reviewer.media.synthetic import make_demo_image
 from reviewer.models import (
     Case,
@@ -223,6 +224,20 @@ def seed_people_and_queues(session: Session, taxonomy: Taxonomy, now: datetime) 
     return queues
 
 
+ESCALATION_MEMBERS = {
+    EscalationTeam.SECOND_LEVEL: ["amara"],
+    EscalationTeam.LEGAL: ["lucia"],
+}
+"""Demo reviewers who also work an escalation team's queue (leads and admins work them all)."""
+
+
+def seed_escalation_teams(session: Session) -> None:
+    """The escalation teams and their queues (see reviewer.escalation), with demo members."""
+    members = {team: [demo_reviewer_id(name) for name in names]
+               for team, names in ESCALATION_MEMBERS.items()}
+    ensure_escalation_queues(session, version=next_change_version(session), members=members)
+
+
 def seed_demo(
     backend: Database,
     taxonomy: Taxonomy,
@@ -240,6 +255,7 @@ def seed_demo(
     summary = DemoSummary()
     with backend.writing() as session:
         queues = seed_people_and_queues(session, taxonomy, now)
+        seed_escalation_teams(session)
     specs = {spec.name: spec for spec in QUEUES}
     reviewer_ids = [demo_reviewer_id(r[0]) for r in REVIEWERS if r[2] == "reviewer"]
     summary.reviewers = len(REVIEWERS)

@@ -270,6 +270,31 @@ class Decision(Synced, Base):
     fencing_token: Mapped[int | None] = mapped_column(BigInteger)
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decision.id"))
     conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Fixed when the decision is made, from the taxonomy of the time: the action takes effect
+    # only once a second reviewer approves it (a SecondReview row; see reviewer.enforcement).
+    requires_second_review: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SecondReview(Synced, Base):
+    """A second reviewer's verdict on a decision that needs four eyes.
+
+    A row of its own rather than columns on the decision, because decisions are insert-only.
+    The backend holds at most one per decision (it refuses a second); a replica can also
+    hold a verdict of its own that the backend refused (someone else was quicker), kept with
+    the rejected outbox entry rather than dropped, so the decision is not unique here.
+    """
+
+    __tablename__ = "second_review"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    decision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("decision.id"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"))
+    verdict: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("verdict IN ('approved', 'rejected')", name="verdict"),)
 
 
 class Escalation(Synced, Base):
@@ -317,6 +342,71 @@ class LeaseEvent(Synced, Base):
             name="kind",
         ),
     )
+
+
+class Response(Synced, Base):
+    """A reply sent to whoever brought the case (a partner, the press, a regulator)."""
+
+    __tablename__ = "case_response"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    template_id: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLogEntry(Base):
+    """One entry of an append-only, hash-chained audit log (see reviewer.audit).
+
+    Each workstation keeps its own chain (``origin`` is its client id) and pushes every
+    entry to the backend, which also keeps a chain of its own (``origin`` "backend").
+    Not pulled: a workstation holds only its own chain.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    origin: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    actor_id: Mapped[uuid.UUID | None]
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("origin", "seq"),)
+
+
+class WellnessSummary(Synced, Base):
+    """One day's exposure figures a reviewer chose to share with their lead.
+
+    Only numbers: never check-ins, notes or individual reveals. Pushed only when the
+    reviewer's sharing setting is on.
+    """
+
+    __tablename__ = "wellness_summary"
+
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    exposure_s: Mapped[float] = mapped_column(Float)
+    graphic_queue_s: Mapped[float] = mapped_column(Float)
+    breaks_taken: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WellnessState(Base):
+    """A reviewer's own exposure ledger, breaks and check-ins: stays on this device."""
+
+    __tablename__ = "wellness_state"
+
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    state: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- replica-side sync bookkeeping ---------------------------------------------------------
@@ -397,5 +487,8 @@ SYNCED_MODELS: tuple[type[Base], ...] = (
     Escalation,
     Note,
     LeaseEvent,
+    SecondReview,
+    Response,
+    WellnessSummary,
 )
 """Tables pulled from the backend, in an order that satisfies foreign keys."""

@@ -1,7 +1,10 @@
 """The backend's side of sync: apply pushed mutations at most once, serve changes by version.
 
 Each mutation runs in its own savepoint, so one that is rejected is recorded with its
-reason and never blocks the ones after it.
+reason and never blocks the ones after it. The audit-log entries a mutation carries (under
+``"audit"``) are stored first, in a savepoint of their own, so they are kept even when the
+action itself is rejected: the log shows what the workstation did, the ledger what the
+backend made of it.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from reviewer.audit import AuditEntryRefused, store_pushed_entries
+from reviewer.enforcement import second_review_refusal
+from reviewer.escalation import destination_queue
 from reviewer.models import (
     SYNCED_MODELS,
     AppliedMutation,
@@ -26,8 +32,11 @@ from reviewer.models import (
     Decision,
     Escalation,
     Note,
+    Response,
+    SecondReview,
+    WellnessSummary,
 )
-from reviewer.vocabulary import CaseStatus
+from reviewer.vocabulary import CaseStatus, EscalationTeam, Urgency
 
 
 @dataclass(frozen=True)
@@ -102,13 +111,26 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
         raise MutationRejected("a decision with this id already exists")
     token = payload.get("fencing_token")
     reviewer_id = _uuid(payload, "reviewer_id")
+    supersedes_id = _uuid(payload, "supersedes_id") if payload.get("supersedes_id") else None
+    corrects_current = False
+    if supersedes_id is not None:
+        superseded = session.get(Decision, supersedes_id)
+        if superseded is None or superseded.case_id != case.id:
+            raise MutationRejected("the decision it corrects is not on the backend")
+        # A correction of the case's standing decision replaces it; a second correction of
+        # the same decision is kept as a conflict, like any late decision.
+        corrects_current = session.scalars(
+            select(Decision.id).where(Decision.supersedes_id == supersedes_id)
+        ).first() is None
     # A decision made under a lease that has since passed to someone else is kept, flagged.
     stale = (
         token is not None
         and int(token) < case.fencing_token
         and case.lease_holder_id not in (None, reviewer_id)
     )
-    already_decided = case.status in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value)
+    already_decided = (case.status in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value)
+                       and not corrects_current)
+    created_at = _when(payload, "created_at")
     session.add(
         Decision(
             id=decision_id,
@@ -117,10 +139,12 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
             policy_code=str(payload.get("policy_code", "")),
             action=str(payload.get("action", "")),
             rationale=str(payload.get("rationale", "")),
-            created_at=_when(payload, "created_at"),
+            created_at=created_at,
             policy_version=str(payload.get("policy_version", "")),
             fencing_token=int(token) if token is not None else None,
+            supersedes_id=supersedes_id,
             conflict=stale or already_decided,
+            requires_second_review=bool(payload.get("requires_second_review", False)),
             change_version=version,
         )
     )
@@ -128,7 +152,13 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
         case.status = CaseStatus.DECIDED.value
         case.lease_holder_id = None
         case.lease_expires_at = None
-    case.updated_at = _when(payload, "created_at")
+        for escalation in session.scalars(
+            select(Escalation).where(Escalation.case_id == case.id,
+                                     Escalation.resolved_at.is_(None))
+        ):
+            escalation.resolved_at = created_at
+            escalation.change_version = version
+    case.updated_at = created_at
     case.change_version = version
 
 
@@ -154,29 +184,115 @@ def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -
     )
     if case is None:
         raise MutationRejected("the case does not exist on the backend")
+    to_team = str(payload.get("to_team", ""))
+    if to_team not in {team.value for team in EscalationTeam}:
+        raise MutationRejected(f"unknown escalation team {to_team!r}")
+    urgency = str(payload.get("urgency", Urgency.ROUTINE.value))
+    if urgency not in {level.value for level in Urgency}:
+        raise MutationRejected(f"unknown urgency {urgency!r}")
     session.add(
         Escalation(
             id=_uuid(payload, "id"),
             case_id=case.id,
             reviewer_id=_uuid(payload, "reviewer_id"),
-            to_team=str(payload.get("to_team", "")),
+            to_team=to_team,
             reason=str(payload.get("reason", "")),
-            urgency=str(payload.get("urgency", "routine")),
+            urgency=urgency,
             created_at=_when(payload, "created_at"),
             change_version=version,
         )
     )
     if case.status not in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value):
-        case.status = CaseStatus.ESCALATED.value
+        queue = destination_queue(session, to_team)
+        if queue is not None:
+            # Routed: the team works it from its own queue like any other case.
+            case.queue_id = queue.id
+            case.status = CaseStatus.NEW.value
+        else:
+            case.status = CaseStatus.ESCALATED.value
         case.lease_holder_id = None
         case.lease_expires_at = None
+        case.updated_at = _when(payload, "created_at")
     case.change_version = version
+
+
+def _apply_second_review(session: Session, payload: dict[str, Any], version: int) -> None:
+    decision = session.get(Decision, _uuid(payload, "decision_id"))
+    reviewer_id = _uuid(payload, "reviewer_id")
+    refusal = second_review_refusal(session, decision, reviewer_id)
+    if refusal is not None:
+        raise MutationRejected(refusal)
+    assert decision is not None
+    verdict = str(payload.get("verdict", ""))
+    if verdict not in ("approved", "rejected"):
+        raise MutationRejected(f"unknown verdict {verdict!r}")
+    created_at = _when(payload, "created_at")
+    session.add(SecondReview(
+        id=_uuid(payload, "id"), decision_id=decision.id, case_id=decision.case_id,
+        reviewer_id=reviewer_id, verdict=verdict, note=str(payload.get("note", "")),
+        created_at=created_at, change_version=version,
+    ))
+    if verdict == "rejected":
+        case = session.scalar(select(Case).where(Case.id == decision.case_id).with_for_update())
+        if case is not None and case.status == CaseStatus.DECIDED.value:
+            case.status = CaseStatus.NEW.value  # reopened for a new decision
+            case.lease_holder_id = None
+            case.lease_expires_at = None
+            case.updated_at = created_at
+            case.change_version = version
+
+
+def _apply_response(session: Session, payload: dict[str, Any], version: int) -> None:
+    case_id = _uuid(payload, "case_id")
+    if session.get(Case, case_id) is None:
+        raise MutationRejected("the case does not exist on the backend")
+    body = str(payload.get("body", ""))
+    if not body.strip():
+        raise MutationRejected("the reply is empty")
+    session.add(Response(
+        id=_uuid(payload, "id"), case_id=case_id, author_id=_uuid(payload, "author_id"),
+        channel=str(payload.get("channel", ""))[:32],
+        template_id=str(payload.get("template_id", ""))[:64], body=body,
+        created_at=_when(payload, "created_at"), change_version=version,
+    ))
+
+
+def _apply_audit_only(_session: Session, _payload: dict[str, Any], _version: int) -> None:
+    """An audit-only mutation: its entries are stored by `apply_mutations` itself."""
+
+
+def _apply_wellness_summary(session: Session, payload: dict[str, Any], version: int) -> None:
+    """A shared day of exposure figures: the latest figures for that day replace earlier ones."""
+    reviewer_id = _uuid(payload, "reviewer_id")
+    day = str(payload.get("day", ""))
+    try:
+        date.fromisoformat(day)
+    except ValueError as error:
+        raise MutationRejected("day is not a date") from error
+    try:
+        figures = {key: float(payload[key]) for key in ("exposure_s", "graphic_queue_s")}
+        breaks = int(payload["breaks_taken"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise MutationRejected("the shared figures are incomplete") from error
+    row = session.get(WellnessSummary, (reviewer_id, day))
+    if row is None:
+        row = WellnessSummary(reviewer_id=reviewer_id, day=day)
+        session.add(row)
+    row.exposure_s = figures["exposure_s"]
+    row.graphic_queue_s = figures["graphic_queue_s"]
+    row.breaks_taken = breaks
+    row.updated_at = _when(payload, "updated_at")
+    row.change_version = version
 
 
 APPLIERS = {
     "decision": _apply_decision,
     "note": _apply_note,
     "escalation": _apply_escalation,
+    "second_review": _apply_second_review,
+    "response": _apply_response,
+    "audit": _apply_audit_only,
+    "wellness_summary": _apply_wellness_summary,
 }
 
 
@@ -200,12 +316,19 @@ def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[Mut
         outcome, reason = "applied", None
         try:
             with session.begin_nested():
-                applier = APPLIERS.get(mutation.kind)
-                if applier is None:
-                    raise MutationRejected(f"unknown kind of change: {mutation.kind}")
-                applier(session, mutation.payload, next_change_version(session))
-        except MutationRejected as rejection:
-            outcome, reason = "rejected", str(rejection)
+                store_pushed_entries(session, mutation.client_id,
+                                     mutation.payload.get("audit") or [])
+        except AuditEntryRefused as refusal:
+            outcome, reason = "rejected", str(refusal)
+        if outcome == "applied":
+            try:
+                with session.begin_nested():
+                    applier = APPLIERS.get(mutation.kind)
+                    if applier is None:
+                        raise MutationRejected(f"unknown kind of change: {mutation.kind}")
+                    applier(session, mutation.payload, next_change_version(session))
+            except MutationRejected as rejection:
+                outcome, reason = "rejected", str(rejection)
         session.add(
             AppliedMutation(
                 mutation_id=mutation.mutation_id,
