@@ -43,6 +43,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("priority/channel_user_report", float, 0.0, "Priority points for user reports."),
     Setting("leases/minutes", int, 15, "How long a lease lasts before it must be renewed."),
     Setting("sync/interval_seconds", int, 60, "How often the app syncs in the background."),
+    Setting("wellness/daily_budget_minutes", float, 10.0,
+            "Daily exposure budget in unblurred-equivalent minutes (warning at 80%)."),
+    Setting("wellness/graphic_cap_hours", float, 4.0,
+            "Time per day in graphic queues before the status bar warns."),
+    Setting("wellness/break_every_minutes", float, 60.0,
+            "Review time between break reminders."),
+    Setting("wellness/break_minutes", float, 10.0, "Length of a break."),
+    Setting("wellness/snooze_minutes", float, 10.0, "How long a break can be put off (once)."),
+    Setting("wellness/idle_curtain_seconds", float, 60.0,
+            "Idle time after which every media area is covered."),
 )
 
 _BY_KEY = {setting.key: setting for setting in SETTINGS}

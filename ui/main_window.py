@@ -38,6 +38,7 @@ from ui.queue_filters import QueueFilterBar
 from ui.queue_model import CaseQueueModel
 from ui.tasks import TaskRunner
 from ui.viewer import MediaViewer
+from ui.wellness import WellbeingDialog, WellnessController
 
 SLA_TICK_MS = 1_000
 LEASE_CHECK_MS = 30_000
@@ -107,8 +108,10 @@ class MainWindow(QMainWindow):
         queue_layout.addWidget(self.filter_bar)
         queue_layout.addWidget(self.queue_view, 1)
 
+        self.wellness = WellnessController(workstation, settings, self)
         self.viewer = MediaViewer(tasks, renderer, workstation.media_bytes, settings,
-                                  taxonomy=workstation.taxonomy, clock=workstation.clock)
+                                  taxonomy=workstation.taxonomy, clock=workstation.clock,
+                                  ledger=self.wellness.ledger)
         self.panel = EnforcementPanel(workstation.taxonomy)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -123,6 +126,10 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar(reviewer)
         self._build_actions()
+        self.wellness.attach(self, self.viewer)
+        if self.wellness.load_problem:
+            self.statusBar().showMessage(
+                f"{self.wellness.load_problem}; today's exposure starts again from zero.", 15000)
 
         self.queue_view.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.panel.submitted.connect(self._on_submitted)
@@ -160,6 +167,7 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         bar.addWidget(self.user_label)
         bar.addWidget(self.lease_status)
+        bar.addWidget(self.wellness.status_label)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.pending_label)
         bar.addPermanentWidget(self.sync_label)
@@ -198,6 +206,9 @@ class MainWindow(QMainWindow):
         self._action(case_menu, "&Search cases", "Ctrl+F", self._focus_search)
         self._action(case_menu, "&Clear filters", "Ctrl+Shift+X", self.filter_bar.clear)
         case_menu.addSeparator()
+        self._action(case_menu, "My &wellbeing…", "Ctrl+Shift+W", self.show_wellbeing)
+        self._action(case_menu, "Take a &break now", "Ctrl+Shift+B", self.wellness.start_break)
+        case_menu.addSeparator()
         self.sync_action = self._action(case_menu, "S&ync now", "F5", self.start_sync)
         self._action(case_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -226,7 +237,14 @@ class MainWindow(QMainWindow):
         self.settings.setValue("queue/header", self.queue_view.horizontalHeader().saveState())
         self.settings.sync()
 
+    def show_wellbeing(self) -> None:
+        self.wellness.save()
+        dialog = WellbeingDialog(self.wellness, self.role, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        self.wellness.close()
         self.save_layout()
         super().closeEvent(event)
 

@@ -437,6 +437,7 @@ class MediaViewer(QWidget):
     """The case text above, the media in the middle, a strip of blurred thumbnails below."""
 
     media_shown = Signal(str)  # content hash of the item now on screen (blurred)
+    covered_changed = Signal(bool)  # the curtain over all media went up (True) or down
 
     def __init__(self, tasks: TaskRunner, renderer: Renderer, media_source: MediaSource,
                  settings: QSettings | ViewerSettings | RenditionSettings | None = None,
@@ -450,6 +451,7 @@ class MediaViewer(QWidget):
         self._taxonomy = taxonomy
         self._clock = clock or SystemClock()
         self.ledger = ledger if ledger is not None else ExposureLedger(self._clock)
+        self.reveal_gate: Callable[[], bool] | None = None
         self._timer = RevealTimer(self._clock, self.settings.reveal_timeout_s)
         self._tokens = itertools.count(1)
         self._blurred_token = 0
@@ -755,6 +757,7 @@ class MediaViewer(QWidget):
             button.setIcon(QIcon())
         self.ledger.curtain_changed(True)
         self._update_status()
+        self.covered_changed.emit(True)
 
     def uncover(self) -> None:
         """The reviewer's deliberate action after a panic: show the blurred media again."""
@@ -768,6 +771,7 @@ class MediaViewer(QWidget):
                 button.setIcon(QIcon(pixmap))
         self.ledger.curtain_changed(False)
         self._update_status()
+        self.covered_changed.emit(False)
 
     def window_state_changed(self, visible: bool, focused: bool) -> None:
         """The window was minimised, hidden or lost focus (or came back): re-blur if it left."""
@@ -790,6 +794,9 @@ class MediaViewer(QWidget):
 
     def _start_reveal(self, mode: RevealMode) -> None:
         if not self.can_reveal():
+            return
+        # The wellness controller may ask for a reason first (daily budget used up).
+        if self.reveal_gate is not None and not self.reveal_gate():
             return
         self._mode = mode
         self._timer.start()
