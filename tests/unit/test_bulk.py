@@ -1,0 +1,156 @@
+"""The bulk seeder: the demo seeder's cases, with queue fields and search intact."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from reviewer.bulk import seed_replica_cases
+from reviewer.clock import ManualClock
+from reviewer.demo import demo_reviewer_id, seed_demo
+from reviewer.models import Case, Note
+from reviewer.queue import (
+    PriorityWeights,
+    QueueFilter,
+    QueueOrder,
+    at_risk_from,
+    count_cases,
+    fetch_page,
+    priority_key,
+)
+from reviewer.store import Database, sqlite_url
+from reviewer.taxonomy import load_taxonomy
+from reviewer.workstation import Workstation
+
+NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+SEED = 11
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+def _replica(path: Path) -> Database:
+    path.mkdir(parents=True, exist_ok=True)
+    return Database.open(sqlite_url(path / "replica.sqlite"))
+
+
+def _stored(database: Database, table: str) -> list[tuple]:
+    """Rows exactly as stored (text, not Python values), without the sync version."""
+    with database.engine.connect() as connection:
+        result = connection.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id")
+        keep = [i for i, name in enumerate(result.keys()) if name != "change_version"]
+        return [tuple(row[i] for i in keep) for row in result]
+
+
+def _schema(database: Database) -> list[tuple]:
+    with database.engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+            "ORDER BY type, name").all()
+
+
+def test_same_cases_and_notes_as_seed_demo_then_sync(tmp_path, clock):
+    workstation = Workstation.open_embedded(tmp_path / "demo", clock=clock)
+    seed_demo(workstation.backend, workstation.taxonomy, clock, random.Random(SEED),
+              cases=150, with_media=False)
+    workstation.synchronise()
+    bulk = _replica(tmp_path / "bulk")
+    summary = seed_replica_cases(bulk, workstation.taxonomy, clock, random.Random(SEED),
+                                 cases=150, weights=workstation.weights, batch_rows=40)
+    try:
+        synced_cases = _stored(workstation.replica, "review_case")
+        assert summary.cases == len(synced_cases) == 150
+        assert _stored(bulk, "review_case") == synced_cases
+        assert summary.notes == len(_stored(bulk, "note")) > 0
+        assert _stored(bulk, "note") == _stored(workstation.replica, "note")
+    finally:
+        workstation.close()
+        bulk.dispose()
+
+
+@pytest.mark.parametrize("defer_indexes", [True, False])
+def test_queue_fields_derived_and_search_finds_the_cases(tmp_path, clock, defer_indexes):
+    replica = _replica(tmp_path)
+    weights = PriorityWeights()
+    fresh_schema = _schema(replica)
+    seed_replica_cases(replica, load_taxonomy(), clock, random.Random(SEED), cases=400,
+                       weights=weights, defer_indexes=defer_indexes, batch_rows=150)
+    assert _schema(replica) == fresh_schema  # every index and trigger is back as it was
+    with replica.sessions() as session:
+        cases = session.scalars(select(Case)).all()
+        assert len(cases) == 400
+        for case in cases:
+            assert case.priority_key == pytest.approx(priority_key(
+                case.severity, case.channel, case.reach, case.due_at, weights))
+            assert case.at_risk_at == at_risk_from(case.reported_at, case.due_at)
+
+        watches = {c.id for c in cases if "watch" in c.reported_text and c.status == "new"}
+        assert watches
+        found = fetch_page(session, QueueFilter(search="watch"), QueueOrder(), None, NOW,
+                           limit=1000)
+        assert {row.id for row in found} == watches
+
+        noted = {n.case_id for n in session.scalars(select(Note))
+                 if "specialist" in n.body}
+        assert noted
+        found = fetch_page(session, QueueFilter(search="specialist", statuses=()),
+                           QueueOrder(), None, NOW, limit=1000)
+        assert {row.id for row in found} == noted
+    replica.dispose()
+
+
+def test_deferred_search_index_holds_what_the_triggers_would_have_written(tmp_path, clock):
+    indexed = []
+    for defer_indexes in (True, False):
+        replica = _replica(tmp_path / str(defer_indexes))
+        seed_replica_cases(replica, load_taxonomy(), clock, random.Random(SEED), cases=200,
+                           defer_indexes=defer_indexes)
+        with replica.engine.connect() as connection:
+            indexed.append(connection.exec_driver_sql(
+                "SELECT case_id, source, body FROM case_search ORDER BY case_id, source").all())
+        replica.dispose()
+    assert len(indexed[0]) > 200  # every case, and the notes
+    assert indexed[0] == indexed[1]
+
+
+def test_adding_to_a_seeded_replica_continues_and_indexes_only_the_new_rows(tmp_path, clock):
+    replica = _replica(tmp_path)
+    taxonomy = load_taxonomy()
+    seed_replica_cases(replica, taxonomy, clock, random.Random(1), cases=120)
+    seed_replica_cases(replica, taxonomy, clock, random.Random(2), cases=80)
+    with replica.sessions() as session:
+        assert count_cases(session, QueueFilter(statuses=()), None, NOW) == 200
+        assert count_cases(session, QueueFilter(statuses=(), search="RPT"), None, NOW) == 200
+        refs = session.scalars(select(Case.external_ref).order_by(Case.external_ref)).all()
+        assert refs[0] == "RPT-2026000001" and refs[-1] == "RPT-2026000200"
+        indexed = session.connection().exec_driver_sql(
+            "SELECT count(*), count(DISTINCT case_id) FROM case_search WHERE source = 'case'"
+        ).one()
+        assert tuple(indexed) == (200, 200)
+    replica.dispose()
+
+
+def test_rows_written_after_seeding_are_indexed_by_the_restored_triggers(tmp_path, clock):
+    replica = _replica(tmp_path)
+    taxonomy = load_taxonomy()
+    seed_replica_cases(replica, taxonomy, clock, random.Random(3), cases=30)
+    with replica.writing() as session:
+        case = session.scalars(select(Case).order_by(Case.external_ref).limit(1)).one()
+        session.add(Note(id=uuid.uuid4(), case_id=case.id, author_id=demo_reviewer_id(),
+                         body="Same gramophone seller as last week", created_at=NOW))
+    seed_replica_cases(replica, taxonomy, clock, random.Random(4), cases=5,
+                       defer_indexes=False)
+    with replica.sessions() as session:
+        found = fetch_page(session, QueueFilter(statuses=(), search="gramophone"),
+                           QueueOrder(), None, NOW)
+        assert [row.id for row in found] == [case.id]
+        # Cases 31 to 35 went in through the insert trigger.
+        assert count_cases(session, QueueFilter(statuses=(), search="RPT"), None, NOW) == 35
+    replica.dispose()
