@@ -48,8 +48,8 @@ BATCH_ROWS = 50_000
 BULK_CACHE_KIB = 256 * 1024
 """SQLite's page cache while seeding, so that building the indexes rarely touches disk."""
 
-SEARCH_INSERT_TRIGGERS = ("case_search_case_insert", "case_search_note_insert")
-"""The triggers (migration 0002) that index each new case and note as it is written."""
+SEARCH_INSERT_TRIGGERS = ("case_text_insert", "note_text_insert")
+"""The triggers (migration 0005) that index each new case and note as it is written."""
 
 DEFERRED_TABLES = (Case.__tablename__, Note.__tablename__)
 
@@ -212,12 +212,12 @@ def _indexes_deferred(connection: Connection,
 def _index_for_search(connection: Connection, after_case: int, after_note: int) -> None:
     """What the insert triggers would have written for the rows added after these rowids."""
     connection.exec_driver_sql(
-        "INSERT INTO case_search (case_id, source, body) "
-        "SELECT id, 'case', external_ref || ' ' || reported_text || ' ' || reporter_note "
+        "INSERT INTO case_text (rowid, external_ref, reported_text, reporter_note) "
+        "SELECT rowid, external_ref, reported_text, reporter_note "
         "FROM review_case WHERE rowid > ?", (after_case,))
     connection.exec_driver_sql(
-        "INSERT INTO case_search (case_id, source, body) "
-        "SELECT case_id, id, body FROM note WHERE rowid > ?", (after_note,))
+        "INSERT INTO note_text (rowid, body) SELECT rowid, body FROM note WHERE rowid > ?",
+        (after_note,))
 
 
 @contextmanager

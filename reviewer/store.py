@@ -16,12 +16,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SEARCH_INDEX_PREFIX = "case_search"
+SEARCH_INDEX_TABLES = ("case_search", "case_text", "note_text")
 
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
@@ -29,11 +30,29 @@ def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
 
     It is an FTS5 table (with shadow tables) made by raw SQL in a migration, not a model.
     """
-    return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX_PREFIX))
+    return not (type_ == "table" and name is not None
+                and name.startswith(SEARCH_INDEX_TABLES))
 
 
 class SchemaVersionError(RuntimeError):
-    """The database was written by a newer version of the app than this one."""
+    """The database was written by a newer version of the app than this one (or, for a
+    shared backend, by an older one that an admin has yet to upgrade)."""
+
+
+class BackendError(RuntimeError):
+    """The backend cannot be used right now; the message says why in plain words."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot be reached or went away (network, server down or restarting).
+
+    Transient: trying again later may succeed, so sync backs off and retries.
+    """
+
+
+class BackendLoginFailed(BackendError):
+    """The server answered but refused the sign-in (wrong password, unknown role or
+    database). Retrying will not help until the settings or the password change."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # The queue's indexes on a large replica do not fit the default 2 MiB page cache;
+        # 32 MiB keeps a big pull from spilling pages to the log row by row.
+        cursor.execute("PRAGMA cache_size=-32768")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -93,22 +115,122 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str | URL) -> Engine:
+POSTGRES_CONNECT_DEFAULTS = {
+    "connect_timeout": "10",
+    "application_name": "reviewer-workstation",
+    # A connection whose peer vanished (a dropped network) is noticed within about a minute
+    # instead of hanging until the operating system gives up, hours later.
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+"""libpq parameters the backend connection gets unless its URL says otherwise."""
+
+
+def normalise_url(url: str | URL) -> URL:
+    """A plain ``postgresql://`` URL means psycopg 3, the driver the app ships with."""
     url = make_url(url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def make_engine(url: str | URL) -> Engine:
+    url = normalise_url(url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
+    if url.get_backend_name() == "postgresql":
+        defaults = {k: v for k, v in POSTGRES_CONNECT_DEFAULTS.items() if k not in url.query}
+        url = url.update_query_dict(defaults)
     return create_engine(url, pool_pre_ping=True)
 
 
+def describe(url: URL) -> str:
+    """Where a database is, for messages: never with its password."""
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    host = url.host or url.query.get("host") or "localhost"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.database} on {host}{port}"
+
+
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P", "53300")
+"""Connection exceptions, the server shutting down or starting up, too many connections."""
+
+_LOGIN_PHRASES = (
+    "password authentication failed",
+    "no password supplied",
+    "authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "permission denied for database",
+    "is not permitted to log in",
+)
+
+
+def backend_error(error: BaseException, url: URL) -> BackendError | None:
+    """The plain-words error for a failure to talk to the database, or None if ``error``
+    is something else (a constraint, a bug) that must not be disguised."""
+    if not isinstance(error, DBAPIError):
+        return None
+    original = error.orig
+    message = str(original).strip() if original is not None else str(error)
+    first_line = message.splitlines()[0] if message else ""
+    where = describe(url)
+    driver = type(original).__module__.split(".")[0]
+    if url.get_backend_name() == "sqlite":
+        if (driver == "sqlite3" and isinstance(error, OperationalError)
+                and "unable to open database file" in message):
+            return BackendUnavailable(f"the database file {where} cannot be opened")
+        return None
+    if driver != "psycopg":
+        return None  # e.g. the replica's SQLite, used while talking to the backend
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(error, OperationalError) and sqlstate is None and any(
+        phrase in message for phrase in _LOGIN_PHRASES
+    ):
+        return BackendLoginFailed(f"the backend {where} refused the sign-in: "
+                                  f"{_after_colon(first_line)}")
+    if sqlstate in ("28P01", "28000", "3D000"):
+        return BackendLoginFailed(f"the backend {where} refused the sign-in: {first_line}")
+    invalidated = error.connection_invalidated
+    if (
+        invalidated
+        or (sqlstate is not None and sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES))
+        or (sqlstate is None and isinstance(error, OperationalError | InterfaceError))
+    ):
+        return BackendUnavailable(f"the backend {where} cannot be reached: "
+                                  f"{_after_colon(first_line) or 'the connection was lost'}")
+    return None
+
+
+def _after_colon(line: str) -> str:
+    """libpq says 'connection failed: connection to server at ... failed: <reason>'."""
+    reason = line.rsplit("failed: ", 1)[-1].strip()
+    return reason or line
+
+
+@contextmanager
+def talking_to(url: URL) -> Iterator[None]:
+    """Turn a lost or refused connection into a BackendError; let anything else through."""
+    try:
+        yield
+    except DBAPIError as error:
+        translated = backend_error(error, url)
+        if translated is None:
+            raise
+        raise translated from error
+
+
 def alembic_config(engine: Engine | None = None) -> Config:
+    # The connection is handed to Alembic in ``attributes``; the URL (which may hold a
+    # password) is never copied into the configuration.
+    del engine
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if engine is not None:
-        config.set_main_option(
-            "sqlalchemy.url", engine.url.render_as_string(hide_password=False)
-        )
     return config
 
 
@@ -123,25 +245,59 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Bring the schema to the newest revision; refuse a database from a newer app."""
-    script = ScriptDirectory.from_config(alembic_config())
-    current = current_revision(engine)
+def _refuse_unknown(engine: Engine, script: ScriptDirectory, current: str | None) -> None:
     try:
         known = current is None or script.get_revision(current) is not None
     except CommandError:  # alembic cannot resolve a revision id it has never seen
         known = False
     if not known:
         raise SchemaVersionError(
-            f"the database at {engine.url.render_as_string()} has schema version {current}, "
+            f"the database {describe(engine.url)} has schema version {current}, "
             "which this version of Reviewer Workstation does not know; update the app"
         )
-    if current == script.get_current_head():
-        return
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+
+
+MIGRATION_LOCK = 7_311_901
+"""PostgreSQL advisory lock id held while migrating, so two admins upgrading at once
+take turns instead of both creating the same tables."""
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Bring the schema to the newest revision; refuse a database from a newer app."""
+    with talking_to(engine.url):
+        script = ScriptDirectory.from_config(alembic_config())
+        current = current_revision(engine)
+        _refuse_unknown(engine, script, current)
+        if current == script.get_current_head():
+            return
+        config = alembic_config()
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"),
+                                   {"id": MIGRATION_LOCK})
+                current = MigrationContext.configure(connection).get_current_revision()
+                _refuse_unknown(engine, script, current)
+                if current == script.get_current_head():
+                    return
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database whose schema is not exactly this app's (a shared backend is
+    upgraded by an admin with ``reviewer-admin init-backend``, never by a workstation)."""
+    with talking_to(engine.url):
+        script = ScriptDirectory.from_config(alembic_config())
+        current = current_revision(engine)
+    _refuse_unknown(engine, script, current)
+    head = script.get_current_head()
+    if current != head:
+        state = "no schema yet" if current is None else f"the older schema version {current}"
+        raise SchemaVersionError(
+            f"the backend {describe(engine.url)} has {state}, but this version of Reviewer "
+            f"Workstation needs {head}; ask an admin to run "
+            "'reviewer-admin init-backend' on it"
+        )
 
 
 @contextmanager
@@ -170,10 +326,24 @@ class Database:
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = True) -> Database:
+        """Open (and with ``migrate``, upgrade) a database; with ``migrate=False`` nothing
+        connects yet, so a backend that is offline does not stop the app from starting."""
         engine = make_engine(url)
         if migrate:
-            upgrade_to_head(engine)
+            try:
+                upgrade_to_head(engine)
+            except BaseException:
+                engine.dispose()
+                raise
         return cls(engine, sessionmaker(engine, expire_on_commit=False))
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def talking(self) -> AbstractContextManager[None]:
+        """Within it, a lost or refused connection raises a BackendError."""
+        return talking_to(self.engine.url)
 
     def writing(self) -> AbstractContextManager[Session]:
         return writing(self.sessions)
