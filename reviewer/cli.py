@@ -1,4 +1,5 @@
-"""reviewer-admin: set up backends, seed demo data, sync, and vet media from a terminal."""
+"""reviewer-admin: set up backends, seed demo data, sync, vet media, export statements of
+reasons and check the audit log, from a terminal."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ import random
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
+
+from sqlalchemy import select
 
 from reviewer import __version__
 from reviewer.clock import SystemClock
 from reviewer.demo import seed_demo
-from reviewer.store import Database, DataPaths, SchemaVersionError, sqlite_url
+from reviewer.statements import MappingError
+from reviewer.store import (
+    BackendError,
+    Database,
+    DataPaths,
+    SchemaVersionError,
+    check_schema,
+    sqlite_url,
+    talking_to,
+    upgrade_to_head,
+)
 from reviewer.taxonomy import TaxonomyError, load_taxonomy
 from reviewer.workstation import Workstation, default_data_dir
 
@@ -31,10 +45,24 @@ def _print_progress(label: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_init_backend(args: argparse.Namespace) -> int:
+    """Create the schema on an empty database or upgrade it; never touches a newer one."""
+    from reviewer.store import current_revision, describe, head_revision, make_engine
+
     url = args.url or sqlite_url(DataPaths(args.data_dir).ensure().backend)
-    database = Database.open(url)
-    database.dispose()
-    print(f"backend ready at {database.engine.url.render_as_string(hide_password=True)}")
+    engine = make_engine(url)
+    try:
+        with talking_to(engine.url):
+            before = current_revision(engine)
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    where, head = describe(engine.url), head_revision()
+    if before == head:
+        print(f"backend {where} is up to date (schema {head})")
+    elif before is None:
+        print(f"created the schema {head} on backend {where}")
+    else:
+        print(f"upgraded backend {where} from schema {before} to {head}")
     return 0
 
 
@@ -84,6 +112,142 @@ def cmd_check_taxonomy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Load cases and media from a JSON Lines file (format: reviewer/ingest.py)."""
+    from reviewer.ingest import ingest_file, vetting
+    from reviewer.media.decode import SafeDecoder
+    from reviewer.queue import PriorityWeights
+    from reviewer.settings import CoreSettings
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path}: no such file", file=sys.stderr)
+        return 2
+    taxonomy = load_taxonomy()
+    paths = DataPaths(args.data_dir).ensure()
+    if args.backend:
+        backend = Database.open(args.backend, migrate=False)
+        try:
+            check_schema(backend.engine)
+        except BaseException:
+            backend.dispose()
+            raise
+    else:
+        backend = Database.open(sqlite_url(paths.backend))
+    weights = PriorityWeights.from_settings(CoreSettings.load(paths.settings))
+    started = time.monotonic()
+    decoder = SafeDecoder()
+    try:
+        report = ingest_file(
+            backend, path, taxonomy, SystemClock(), vet=vetting(decoder), weights=weights,
+            on_problem=lambda line, reason: print(f"{path}:{line}: {reason}", file=sys.stderr),
+        )
+    finally:
+        decoder.close()
+        backend.dispose()
+    print(f"loaded {report.loaded:,} cases with {report.media_items:,} media items "
+          f"({report.new_blobs:,} new files), skipped {report.skipped_existing:,} already on "
+          f"the backend, rejected {report.rejected:,} in {time.monotonic() - started:.1f} s")
+    return 1 if report.problems else 0
+
+
+
+def _day(text: str) -> datetime:
+    """A YYYY-MM-DD argument, as the start of that day in UTC."""
+    try:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_export_statements(args: argparse.Namespace) -> int:
+    """Statements of reasons for decisions made since --since, from the backend."""
+    from reviewer.models import Reviewer
+    from reviewer.statements import export_statements, load_dsa_mapping
+
+    taxonomy = load_taxonomy()
+    mapping = load_dsa_mapping(Path(args.mapping) if args.mapping else None, taxonomy)
+    url = args.backend_url or sqlite_url(DataPaths(args.data_dir).ensure().backend)
+    backend = Database.open(url)
+    try:
+        with backend.sessions() as session:
+            actor_id = session.scalar(select(Reviewer.id).where(Reviewer.username == args.user))
+        result = export_statements(backend, taxonomy, mapping, since=args.since,
+                                   until=args.until, out=Path(args.out), actor_id=actor_id,
+                                   clock=SystemClock())
+    finally:
+        backend.dispose()
+    print(f"wrote {len(result.statements):,} statements of reasons to {args.out}",
+          file=sys.stderr)
+    if result.skipped:
+        print(f"not exported: {len(result.skipped):,} decisions", file=sys.stderr)
+        for skipped in result.skipped:
+            print(f"  SKIP {skipped.decision_id} {skipped.external_ref} "
+                  f"{skipped.policy_code}/{skipped.action}: {skipped.reason}", file=sys.stderr)
+    for invalid in result.invalid:
+        problems = "; ".join(f"{name}: {text}" for name, text in invalid.problems.items())
+        print(f"  INVALID {invalid.decision_id} {invalid.external_ref}: {problems}",
+              file=sys.stderr)
+    if result.invalid:
+        print(f"error: {len(result.invalid):,} statements break the API's rules and were not "
+              "written; fix resources/dsa_mapping.toml", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_check_dsa_mapping(args: argparse.Namespace) -> int:
+    from reviewer.statements import load_dsa_mapping
+
+    mapping = load_dsa_mapping(Path(args.file) if args.file else None, load_taxonomy())
+    print(f"OK {len(mapping.policies)} policies mapped, version {mapping.version}")
+    return 0
+
+
+def cmd_verify_audit_log(args: argparse.Namespace) -> int:
+    """Check the hash chains of the replica and/or the backend; exit 1 if one is broken."""
+    from reviewer.audit import compare_copies, origins, verify_chain
+
+    paths = DataPaths(args.data_dir)
+    wanted = ("replica", "backend") if args.database == "both" else (args.database,)
+    databases: dict[str, Database] = {}
+    broken = False
+    try:
+        for name in wanted:
+            path = paths.replica if name == "replica" else paths.backend
+            if not path.exists():
+                print(f"{name}: no database at {path}", file=sys.stderr)
+                continue
+            databases[name] = Database.open(sqlite_url(path))
+        for name, database in databases.items():
+            with database.sessions() as session:
+                chains = origins(session)
+                if not chains:
+                    print(f"OK {name}: the audit log is empty")
+                for origin in chains:
+                    result = verify_chain(session, origin)
+                    if result.ok:
+                        print(f"OK {name} chain {origin}: {result.entries:,} entries")
+                    else:
+                        broken = True
+                        print(f"BROKEN {name} chain {origin} at entry "
+                              f"{result.first_broken_seq}: {result.reason}")
+        if len(databases) == 2:
+            with databases["replica"].sessions() as local, \
+                    databases["backend"].sessions() as remote:
+                for origin in origins(local):
+                    result = compare_copies(local, remote, origin)
+                    if result.ok:
+                        print(f"OK replica chain {origin} matches the backend's copy")
+                    else:
+                        broken = True
+                        print(f"BROKEN replica chain {origin} at entry "
+                              f"{result.first_broken_seq}: {result.reason}")
+    finally:
+        for database in databases.values():
+            database.dispose()
+    return 1 if broken else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reviewer-admin", description="Administration for Reviewer Workstation."
@@ -117,6 +281,51 @@ def build_parser() -> argparse.ArgumentParser:
     taxonomy = commands.add_parser("check-taxonomy", help="validate a policy taxonomy file")
     taxonomy.add_argument("file", nargs="?", help="default: the shipped resources/policies.toml")
     taxonomy.set_defaults(func=cmd_check_taxonomy)
+
+    ingest = commands.add_parser(
+        "ingest", help="load cases and their media from a JSON Lines file",
+        description="Load one case per line (format: see reviewer/ingest.py or the README) "
+                    "into the backend. Bad lines are reported as FILE:LINE: reason and the "
+                    "rest loads; cases already on the backend (same external_ref) are "
+                    "skipped. Exit status 1 if any line was rejected.")
+    ingest.add_argument("file", metavar="FILE.jsonl")
+    ingest.add_argument("--backend", "--backend-url", dest="backend", default=None,
+                        metavar="URL", help="SQLAlchemy URL of the backend "
+                                            "(default: the embedded one in --data-dir)")
+    ingest.set_defaults(func=cmd_ingest)
+
+    export = commands.add_parser(
+        "export-statements",
+        help="write DSA statements of reasons (JSON Lines) for decisions on the backend",
+        description="Write one DSA Transparency Database statement of reasons per line for "
+                    "each enforcement decision made since --since (read from the backend). "
+                    "Decisions with no statement are listed on stderr with the reason. Exit "
+                    "status 0 when every exportable decision was written.")
+    export.add_argument("--since", type=_day, required=True, metavar="DATE",
+                        help="first day (YYYY-MM-DD, UTC) of decisions to export")
+    export.add_argument("--until", type=_day, default=None, metavar="DATE",
+                        help="export decisions made before this day (default: all since)")
+    export.add_argument("--out", required=True, metavar="FILE.jsonl", help="file to write")
+    export.add_argument("--user", default="admin",
+                        help="who exports, for the audit log (default: admin)")
+    export.add_argument("--mapping", default=None, metavar="FILE",
+                        help="DSA mapping (default: the shipped resources/dsa_mapping.toml)")
+    export.add_argument("--backend-url", default=None, metavar="URL",
+                        help="SQLAlchemy URL of the backend (default: the embedded one)")
+    export.set_defaults(func=cmd_export_statements)
+
+    mapping = commands.add_parser("check-dsa-mapping",
+                                  help="validate the DSA statement-of-reasons mapping")
+    mapping.add_argument("file", nargs="?", help="default: resources/dsa_mapping.toml")
+    mapping.set_defaults(func=cmd_check_dsa_mapping)
+
+    verify = commands.add_parser(
+        "verify-audit-log", help="check the audit log's hash chains; exit 1 if broken",
+        description="Check every audit-log chain of the replica and the backend, and that "
+                    "the replica's chain matches the backend's copy of it.")
+    verify.add_argument("--database", choices=("replica", "backend", "both"), default="both",
+                        help="which database to check (default: both)")
+    verify.set_defaults(func=cmd_verify_audit_log)
     return parser
 
 
@@ -126,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.data_dir = default_data_dir()
     try:
         return int(args.func(args))
-    except (TaxonomyError, SchemaVersionError) as error:
+    except (TaxonomyError, SchemaVersionError, MappingError, BackendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -4,6 +4,12 @@ Leases are shared, so they are taken on the backend (the one thing the app must 
 backend for) and reach the replica by the next pull. Every lease carries a fencing token
 that only grows; a decision made under a lease that has since passed to someone else is
 recognised by its older token and kept as a conflict, never dropped.
+
+On PostgreSQL, "get next" takes the best open case that nobody else is taking at this very
+moment (``FOR UPDATE SKIP LOCKED``), so reviewers pressing N together never wait for each
+other and never get the same case. Every function here locks case rows before it takes a
+change version (the backend-wide lock order, see ``reviewer.sync.engine``), and only ever
+waits for a case lock while it holds nothing else.
 """
 
 from __future__ import annotations
@@ -41,8 +47,6 @@ class LeaseError(Exception):
 
 class LeaseLost(LeaseError):
     """The lease expired and passed to someone else, or a lead took it back."""
-
-
 
 
 def _event(session: Session, case: Case, kind: str, version: int, now: datetime, *,
@@ -102,7 +106,7 @@ def lease_next_case(backend: Database, reviewer_id: uuid.UUID, clock: Clock,
                     duration: timedelta = DEFAULT_LEASE) -> Lease | None:
     """Atomically lease the highest-priority open case this reviewer may work."""
     now = clock.now()
-    with backend.writing() as session:
+    with backend.talking(), backend.writing() as session:
         expire_leases(session, now)
         queues = workable_queue_ids(session, reviewer_id)
         statement = select(Case).where(Case.status == CaseStatus.NEW.value)
@@ -121,11 +125,9 @@ def lease_case(backend: Database, case_id: uuid.UUID, reviewer_id: uuid.UUID, cl
                duration: timedelta = DEFAULT_LEASE) -> Lease:
     """Lease one particular case (opened from the queue), unless someone else holds it."""
     now = clock.now()
-    with backend.writing() as session:
+    with backend.talking(), backend.writing() as session:
+        case = _locked_case(session, case_id)
         expire_leases(session, now)
-        case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).first()
-        if case is None:
-            raise LeaseError("the case does not exist on the backend")
         if case.status == CaseStatus.LEASED.value and case.lease_holder_id != reviewer_id:
             holder = session.get(Reviewer, case.lease_holder_id)
             name = holder.display_name if holder else "another reviewer"
@@ -151,10 +153,19 @@ def _renew(session: Session, case: Case, now: datetime, duration: timedelta) -> 
     return Lease(case.id, case.lease_holder_id, case.fencing_token, now + duration)
 
 
-def _held(session: Session, lease: Lease) -> Case:
+def _locked_case(session: Session, case_id: uuid.UUID) -> Case:
+    case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).first()
+    if case is None:
+        raise LeaseError("the case does not exist on the backend")
+    return case
+
+
+def _held(session: Session, lease: Lease, now: datetime) -> Case:
+    """The case, locked, if the lease is still held after run-out leases are expired."""
     case = session.scalars(
         select(Case).where(Case.id == lease.case_id).with_for_update()
     ).first()
+    expire_leases(session, now)
     if (
         case is None
         or case.status != CaseStatus.LEASED.value
@@ -169,9 +180,8 @@ def renew_lease(backend: Database, lease: Lease, clock: Clock,
                 duration: timedelta = DEFAULT_LEASE) -> Lease:
     """Extend a lease still held; raises LeaseLost if it expired and moved on."""
     now = clock.now()
-    with backend.writing() as session:
-        expire_leases(session, now)
-        case = _held(session, lease)
+    with backend.talking(), backend.writing() as session:
+        case = _held(session, lease, now)
         return _renew(session, case, now, duration)
 
 
@@ -181,9 +191,8 @@ def release_lease(backend: Database, lease: Lease, clock: Clock, reason: str,
     if not reason.strip():
         raise LeaseError("say why you are skipping this case")
     now = clock.now()
-    with backend.writing() as session:
-        expire_leases(session, now)
-        case = _held(session, lease)
+    with backend.talking(), backend.writing() as session:
+        case = _held(session, lease, now)
         version = next_change_version(session)
         _event(session, case, kind, version, now, reviewer_id=lease.reviewer_id,
                actor_id=lease.reviewer_id, reason=reason.strip())
@@ -198,7 +207,7 @@ def reassign_lease(backend: Database, case_id: uuid.UUID, actor_id: uuid.UUID,
                    duration: timedelta = DEFAULT_LEASE) -> Lease | None:
     """A lead moves a case's lease to another reviewer, or releases it (to None)."""
     now = clock.now()
-    with backend.writing() as session:
+    with backend.talking(), backend.writing() as session:
         actor = session.get(Reviewer, actor_id)
         if actor is None or actor.role not in (Role.LEAD.value, Role.ADMIN.value):
             raise LeaseError("only a lead or an admin can reassign or release a lease")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import platformdirs
 from sqlalchemy import select
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import selectinload
 
 from reviewer.clock import Clock, SystemClock
@@ -22,8 +23,8 @@ from reviewer.leases import Lease, lease_case, lease_next_case, release_lease, r
 from reviewer.models import Case, MediaBlob, MediaItem, Queue, Reviewer
 from reviewer.queue import PriorityWeights
 from reviewer.settings import CoreSettings
-from reviewer.store import Database, DataPaths, sqlite_url
-from reviewer.sync.engine import Progress, SyncEngine, SyncReport
+from reviewer.store import Database, DataPaths, normalise_url, sqlite_url
+from reviewer.sync.engine import Backoff, Progress, SyncEngine, SyncReport
 from reviewer.sync.outbox import client_id as load_client_id
 from reviewer.taxonomy import Taxonomy, load_taxonomy
 
@@ -64,18 +65,49 @@ class Workstation:
         username: str = DEMO_USERNAME,
     ) -> Workstation:
         """The embedded default: an SQLite backend and the replica in one data directory."""
+        return cls.open(data_dir, clock=clock, taxonomy=taxonomy, username=username)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path | None = None,
+        *,
+        backend_url: str | URL | None = None,
+        password: str | None = None,
+        clock: Clock | None = None,
+        taxonomy: Taxonomy | None = None,
+        username: str = DEMO_USERNAME,
+        reviewer_id: uuid.UUID | None = None,
+        backoff: Backoff | None = None,
+    ) -> Workstation:
+        """A workstation whose replica is in ``data_dir``, on a shared backend or the embedded one.
+
+        ``backend_url`` names a shared PostgreSQL backend (``postgresql://user@host/db``);
+        without it the embedded SQLite backend in ``data_dir`` is used (and migrated). The
+        ``password`` (from the OS keyring) goes into the connection in memory only. A shared
+        backend is not contacted here, so the app starts with no network; the first sync
+        checks that its schema is this app's.
+        """
         paths = DataPaths(data_dir or default_data_dir()).ensure()
         taxonomy = taxonomy or load_taxonomy()
         clock = clock or SystemClock()
-        backend = Database.open(sqlite_url(paths.backend))
         replica = Database.open(sqlite_url(paths.replica))
+        if backend_url is None:
+            backend = Database.open(sqlite_url(paths.backend))
+        else:
+            url = normalise_url(backend_url)
+            if password is not None:
+                url = url.set(password=password)
+            backend = Database.open(url, migrate=False)
         with replica.sessions() as session:
             client = load_client_id(session)
-        reviewer_id = demo_reviewer_id(username)
         settings = CoreSettings.load(paths.settings)
         weights = PriorityWeights.from_settings(settings)
-        return cls(paths, backend, replica, taxonomy, clock, client, reviewer_id,
-                   SyncEngine(replica, backend, client, clock, weights), settings)
+        interval = timedelta(seconds=settings.get("sync/interval_seconds"))
+        engine = SyncEngine(replica, backend, client, clock, weights, backoff=backoff,
+                            interval=interval)
+        return cls(paths, backend, replica, taxonomy, clock, client,
+                   reviewer_id or demo_reviewer_id(username), engine, settings)
 
     def needs_demo_data(self) -> bool:
         return not backend_has_data(self.backend)

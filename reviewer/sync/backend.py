@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reviewer.audit import AuditEntryRefused, store_pushed_entries
@@ -148,7 +149,8 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
             change_version=version,
         )
     )
-    if not already_decided:
+    # A stale decision is kept for a lead, but the case stays with its current holder.
+    if not (already_decided or stale):
         case.status = CaseStatus.DECIDED.value
         case.lease_holder_id = None
         case.lease_expires_at = None
@@ -296,6 +298,10 @@ APPLIERS = {
 }
 
 
+def _first_line(error: IntegrityError) -> str:
+    return str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+
+
 def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[MutationResult]:
     """Apply each mutation at most once; the caller commits the session."""
     results: list[MutationResult] = []
@@ -329,6 +335,8 @@ def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[Mut
                     applier(session, mutation.payload, next_change_version(session))
             except MutationRejected as rejection:
                 outcome, reason = "rejected", str(rejection)
+            except IntegrityError as error:  # e.g. it names a reviewer the backend lacks
+                outcome, reason = "rejected", f"the backend refused it: {_first_line(error)}"
         session.add(
             AppliedMutation(
                 mutation_id=mutation.mutation_id,
