@@ -88,7 +88,7 @@ def workable_queue_ids(session: Session, reviewer_id: uuid.UUID) -> list[uuid.UU
     return list(session.scalars(select(Queue.id).where(Queue.team_code.in_(teams))))
 
 
-def _grant(session: Session, case: Case, reviewer_id: uuid.UUID, now: datetime,
+def grant_lease(session: Session, case: Case, reviewer_id: uuid.UUID, now: datetime,
            duration: timedelta, kind: str = "leased",
            actor_id: uuid.UUID | None = None) -> Lease:
     version = next_change_version(session)
@@ -118,7 +118,7 @@ def lease_next_case(backend: Database, reviewer_id: uuid.UUID, clock: Clock,
         ).first()
         if case is None:
             return None
-        return _grant(session, case, reviewer_id, now, duration)
+        return grant_lease(session, case, reviewer_id, now, duration)
 
 
 def lease_case(backend: Database, case_id: uuid.UUID, reviewer_id: uuid.UUID, clock: Clock,
@@ -140,7 +140,7 @@ def lease_case(backend: Database, case_id: uuid.UUID, reviewer_id: uuid.UUID, cl
             raise LeaseError("this case is in a queue of a team you are not in")
         if case.lease_holder_id == reviewer_id:
             return _renew(session, case, now, duration)
-        return _grant(session, case, reviewer_id, now, duration)
+        return grant_lease(session, case, reviewer_id, now, duration)
 
 
 def _renew(session: Session, case: Case, now: datetime, duration: timedelta) -> Lease:
@@ -228,5 +228,5 @@ def reassign_lease(backend: Database, case_id: uuid.UUID, actor_id: uuid.UUID,
             return None
         if session.get(Reviewer, to_reviewer_id) is None:
             raise LeaseError("there is no such reviewer")
-        return _grant(session, case, to_reviewer_id, now, duration, kind="reassigned",
+        return grant_lease(session, case, to_reviewer_id, now, duration, kind="reassigned",
                       actor_id=actor_id)

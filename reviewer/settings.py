@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("priority/channel_user_report", float, 0.0, "Priority points for user reports."),
     Setting("leases/minutes", int, 15, "How long a lease lasts before it must be renewed."),
     Setting("sync/interval_seconds", int, 60, "How often the app syncs in the background."),
+    Setting("offline/kit_hours", float, 72.0,
+            "How long the cases of an offline kit stay leased (set by a lead)."),
     Setting("wellness/daily_budget_minutes", float, 10.0,
             "Daily exposure budget in unblurred-equivalent minutes (warning at 80%)."),
     Setting("wellness/graphic_cap_hours", float, 4.0,

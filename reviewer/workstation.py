@@ -23,8 +23,9 @@ from reviewer.leases import Lease, lease_case, lease_next_case, release_lease, r
 from reviewer.models import Case, MediaBlob, MediaItem, Queue, Reviewer
 from reviewer.queue import PriorityWeights
 from reviewer.settings import CoreSettings
-from reviewer.store import Database, DataPaths, normalise_url, sqlite_url
+from reviewer.store import BackendUnavailable, Database, DataPaths, normalise_url, sqlite_url
 from reviewer.sync.engine import Backoff, Progress, SyncEngine, SyncReport
+from reviewer.sync.offline_kit import KitEstimate, KitReport, estimate_kit, lease_kit
 from reviewer.sync.outbox import client_id as load_client_id
 from reviewer.taxonomy import Taxonomy, load_taxonomy
 
@@ -158,10 +159,48 @@ class Workstation:
     # -- leases: asked of the backend, then pulled so the replica shows them ---------------
 
     def get_next_case(self) -> Lease | None:
-        lease = lease_next_case(self.backend, self.reviewer_id, self.clock,
-                                self.lease_duration)
+        """Lease the next case on the backend; offline, take the next one already leased
+        to this reviewer in the replica (an offline kit)."""
+        try:
+            lease = lease_next_case(self.backend, self.reviewer_id, self.clock,
+                                    self.lease_duration)
+        except BackendUnavailable:
+            return self.next_case_already_leased()
         self.synchronise()
         return lease
+
+    def next_case_already_leased(self, after: uuid.UUID | None = None) -> Lease | None:
+        """The highest-priority open case leased to me in the replica (travel mode)."""
+        now = self.clock.now()
+        with self.replica.sessions() as session:
+            statement = (
+                select(Case).where(Case.status == "leased",
+                                   Case.lease_holder_id == self.reviewer_id,
+                                   Case.lease_expires_at > now)
+                .order_by(Case.priority_key, Case.id)
+            )
+            if after is not None:
+                statement = statement.where(Case.id != after)
+            case = session.scalars(statement.limit(1)).first()
+            if case is None:
+                return None
+            assert case.lease_expires_at is not None
+            return Lease(case.id, self.reviewer_id, case.fencing_token, case.lease_expires_at)
+
+    @property
+    def kit_duration(self) -> timedelta:
+        return timedelta(hours=self.settings.get("offline/kit_hours"))
+
+    def estimate_travel_kit(self, queue_id: uuid.UUID, count: int) -> KitEstimate:
+        return estimate_kit(self.backend, self.reviewer_id, queue_id, count, self.taxonomy)
+
+    def prepare_travel_kit(self, queue_id: uuid.UUID, count: int,
+                           progress: Progress | None = None) -> KitReport:
+        """Lease the cases for travel, then download them (and their media) now."""
+        report = lease_kit(self.backend, self.reviewer_id, queue_id, count, self.taxonomy,
+                           self.clock, self.kit_duration, progress)
+        self.synchronise(progress)
+        return report
 
     def claim_case(self, case_id: uuid.UUID) -> Lease:
         lease = lease_case(self.backend, case_id, self.reviewer_id, self.clock,

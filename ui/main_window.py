@@ -37,10 +37,12 @@ from ui.enforcement_panel import EnforcementPanel
 from ui.queue_filters import QueueFilterBar
 from ui.queue_model import CaseQueueModel
 from ui.tasks import TaskRunner
+from ui.travel_dialog import TravelDialog
 from ui.viewer import MediaViewer
 from ui.wellness import WellbeingDialog, WellnessController
 
 SLA_TICK_MS = 1_000
+SYNC_POLL_MS = 5_000
 LEASE_CHECK_MS = 30_000
 RENEW_WHEN_LEFT_S = 10 * 60
 SKIP_REASONS = (
@@ -145,9 +147,11 @@ class MainWindow(QMainWindow):
         self.lease_timer.setInterval(LEASE_CHECK_MS)
         self.lease_timer.timeout.connect(self._keep_lease)
         self.lease_timer.start()
+        # The engine knows when the next sync is due (its interval, or its backoff after a
+        # failure); the timer only asks often enough for the status bar to stay current.
         self.sync_timer = QTimer(self)
-        self.sync_timer.setInterval(workstation.settings.get("sync/interval_seconds") * 1000)
-        self.sync_timer.timeout.connect(self.start_sync)
+        self.sync_timer.setInterval(SYNC_POLL_MS)
+        self.sync_timer.timeout.connect(self._background_sync)
         self.sync_timer.start()
         self.restore_layout()
         self.queue_view.setFocus()
@@ -206,6 +210,7 @@ class MainWindow(QMainWindow):
         self._action(case_menu, "&Search cases", "Ctrl+F", self._focus_search)
         self._action(case_menu, "&Clear filters", "Ctrl+Shift+X", self.filter_bar.clear)
         case_menu.addSeparator()
+        self._action(case_menu, "Prepare for &travel…", "Ctrl+Shift+T", self.prepare_travel)
         self._action(case_menu, "My &wellbeing…", "Ctrl+Shift+W", self.show_wellbeing)
         self._action(case_menu, "Take a &break now", "Ctrl+Shift+B", self.wellness.start_break)
         case_menu.addSeparator()
@@ -236,6 +241,20 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("queue/header", self.queue_view.horizontalHeader().saveState())
         self.settings.sync()
+
+    def prepare_travel(self) -> None:
+        dialog = TravelDialog(self.workstation, self.tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._after_travel(dialog.report))
+        dialog.open()
+
+    def _after_travel(self, report) -> None:  # type: ignore[no-untyped-def]
+        self.refresh_queue()
+        if report is not None:
+            hours = report.expires_in.total_seconds() / 3600
+            self.statusBar().showMessage(
+                f"{report.leased} cases are yours for {hours:.0f} hours and on this "
+                "workstation: you can review them offline (Mine only shows them).", 15000)
 
     def show_wellbeing(self) -> None:
         self.wellness.save()
@@ -337,6 +356,8 @@ class MainWindow(QMainWindow):
                 last = self.queue_model.rowCount() - 1
             self.queue_model.tick(first, last)
         self._update_lease_text()
+        if self.workstation.sync.status().failures:
+            self._update_sync_label()  # keep the retry countdown moving
 
     # -- leases ----------------------------------------------------------------------------
 
@@ -480,7 +501,7 @@ class MainWindow(QMainWindow):
         self.queue_model.refresh()
         self.open_case(case_id)
         self._update_pending()
-        self.start_sync()
+        self.request_sync()
 
     # -- deciding --------------------------------------------------------------------------
 
@@ -514,7 +535,7 @@ class MainWindow(QMainWindow):
         else:
             self.viewer.clear("The queue is empty. Well done.")
             self.panel.set_case(None)
-        self.start_sync()
+        self.request_sync()
 
     # -- sync ------------------------------------------------------------------------------
 
@@ -562,9 +583,7 @@ class MainWindow(QMainWindow):
         self._syncing = False
         self.progress.hide()
         self.queue_view.setEnabled(True)
-        when = report.finished_at or datetime.now().astimezone()
-        self.sync_label.setText(f"Synced {when.astimezone():%H:%M}")
-        self.sync_label.setToolTip(f"Last successful sync: {when:%Y-%m-%d %H:%M:%S} UTC")
+        self._update_sync_label()
         if report.rejected:
             QMessageBox.warning(
                 self, "Some changes were refused",
@@ -594,9 +613,50 @@ class MainWindow(QMainWindow):
         self._syncing = False
         self.progress.hide()
         self.queue_view.setEnabled(True)
-        self.sync_label.setText("Offline: sync failed")
-        self.sync_label.setToolTip(f"The last sync failed: {error}. Work is kept locally.")
+        self._update_sync_label()
         self._update_pending()
+        if self._sync_again:
+            self._sync_again = False  # the backoff decides when to try again
+
+    def request_sync(self) -> None:
+        """Send new work soon: now when online; when offline, at the next planned retry."""
+        status = self.workstation.sync.status()
+        if status.failures and status.retry_in(self.workstation.clock.now()) is not None:
+            return
+        self.start_sync()
+
+    def _background_sync(self) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        self.tasks.run(self.workstation.sync.sync_if_due, self._on_background_sync,
+                       self._on_sync_failed, description="background sync", owner=self)
+
+    def _on_background_sync(self, report: SyncReport | None) -> None:
+        if report is None:  # not due yet, or it failed (the status says why)
+            self._syncing = False
+            self._update_sync_label()
+            self._update_pending()
+            if self._sync_again:
+                self.request_sync()
+            return
+        self._on_synced(report)
+
+    def _update_sync_label(self) -> None:
+        """Online / offline / syncing, the last good sync, and when the next try is."""
+        status = self.workstation.sync.status()
+        now = self.workstation.clock.now()
+        parts = [status.connection.label]
+        if status.last_success_at is not None:
+            parts.append(f"synced {status.last_success_at.astimezone():%H:%M}")
+        retry = status.retry_in(now)
+        if retry is not None and status.failures:
+            parts.append(f"retrying in {int(retry.total_seconds())} s")
+        self.sync_label.setText(" · ".join(parts))
+        tip = "Your work is saved on this workstation and sent when the backend answers."
+        if status.last_error:
+            tip = f"{status.last_error}\n{tip}"
+        self.sync_label.setToolTip(tip)
 
     def _update_pending(self) -> None:
         with self.workstation.replica.sessions() as session:

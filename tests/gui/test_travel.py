@@ -1,0 +1,56 @@
+"""Travel mode in the window: prepare an offline kit, see offline status, work on."""
+
+from __future__ import annotations
+
+import uuid
+
+from reviewer.store import Database
+from tests.gui.test_queue_view import _rows
+from ui.travel_dialog import TravelDialog
+
+
+def _idle(qtbot, window):
+    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=15_000)
+
+
+def test_prepare_for_travel_leases_and_downloads_the_cases(qtbot, window, workstation):
+    dialog = TravelDialog(workstation, window.tasks, window)
+    qtbot.addWidget(dialog)
+    # A queue with at least two open cases in this small demo.
+    name = next(dialog.queue_box.itemText(i) for i in range(dialog.queue_box.count())
+                if workstation.estimate_travel_kit(
+                    uuid.UUID(dialog.queue_box.itemData(i)), 2).planned == 2)
+    dialog.queue_box.setCurrentIndex(dialog.queue_box.findText(name))
+    dialog.count_box.setValue(2)
+    dialog.estimate()
+    qtbot.waitUntil(lambda: "2 of" in dialog.estimate_label.text()
+                    and name in dialog.estimate_label.text(), timeout=10_000)
+    assert dialog.queue_box.findText("Child safety") == -1  # never offline
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=15_000)
+    assert dialog.report.leased == 2
+    _idle(qtbot, window)
+    window.refresh_queue()
+    window.filter_bar.mine.setChecked(True)
+    rows = _rows(window)
+    assert len(rows) == 2 and all(r.queue_name == name for r in rows)
+
+
+def test_status_bar_says_offline_and_when_it_retries(qtbot, window, workstation):
+    online = workstation.backend
+    workstation.backend = Database.open("postgresql+psycopg://nobody@127.0.0.1:1/none",
+                                        migrate=False)
+    workstation.sync.backend = workstation.backend
+    try:
+        window.start_sync()
+        _idle(qtbot, window)
+        text = window.sync_label.text()
+        assert text.startswith("Offline"), text
+        assert "retrying in" in text
+        assert "cannot be reached" in window.sync_label.toolTip()
+        # Work goes on: the queue still answers, and a new decision waits in the outbox.
+        assert window.queue_model.rowCount() > 0
+    finally:
+        workstation.backend.dispose()
+        workstation.backend = online
+        workstation.sync.backend = online
