@@ -21,6 +21,8 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
             item.add_marker(pytest.mark.gui)
         elif "end2end" in path.parts:
             item.add_marker(pytest.mark.end2end)
+        elif "installer" in path.parts:
+            item.add_marker(pytest.mark.installer)
         elif "integration" in path.parts:
             item.add_marker(pytest.mark.integration)
         else:

@@ -64,6 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setStyle("Fusion")
     app.setStyleSheet((RESOURCES / "style.qss").read_text(encoding="utf-8"))
 
+    from reviewer.workstation import default_data_dir
+    from ui.first_run import ask_first_run, should_offer_first_run
+
+    first_run_dir = args.data_dir or default_data_dir()
+    if should_offer_first_run(first_run_dir, screenshot=args.screenshot is not None) and (
+        not ask_first_run(first_run_dir)
+    ):
+        return 0
+
     try:
         taxonomy = load_taxonomy(args.policies)
         workstation = Workstation.open_embedded(args.data_dir, taxonomy=taxonomy,

@@ -33,6 +33,7 @@ from reviewer.sync.engine import SyncReport
 from reviewer.sync.outbox import get_state, pending_count
 from reviewer.vocabulary import Role
 from reviewer.workstation import Workstation
+from ui.about import AboutDialog
 from ui.enforcement_panel import EnforcementPanel
 from ui.queue_filters import QueueFilterBar
 from ui.queue_model import CaseQueueModel
@@ -216,6 +217,10 @@ class MainWindow(QMainWindow):
         case_menu.addSeparator()
         self.sync_action = self._action(case_menu, "S&ync now", "F5", self.start_sync)
         self._action(case_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        help_menu = self.menuBar().addMenu("&Help")
+        about_action = help_menu.addAction("&About Reviewer Workstation…")
+        about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        about_action.triggered.connect(self.show_about)
 
     def _focus_search(self) -> None:
         self.filter_bar.search.setFocus()
@@ -255,6 +260,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"{report.leased} cases are yours for {hours:.0f} hours and on this "
                 "workstation: you can review them offline (Mine only shows them).", 15000)
+
+    def show_about(self) -> None:
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def show_wellbeing(self) -> None:
         self.wellness.save()
