@@ -1,11 +1,13 @@
 """The demo dataset: a plausible week of a Trust & Safety team, made up by the code.
 
 Media is synthetic (shapes, noise, text, cartoon faces, abstract blotches) and generated
-here with Pillow; no real imagery is shipped or downloaded.
+here with Pillow; the few demo videos are moving shapes with a beep, made with PyAV. No real
+imagery is shipped or downloaded.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import uuid
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from reviewer.clock import Clock
 from reviewer.escalation import ensure_escalation_queues
 from reviewer.media.synthetic import make_demo_image
+from reviewer.media.synthetic_video import make_demo_video
 from reviewer.models import (
     Case,
     Decision,
@@ -167,6 +170,18 @@ NOTES = [
 ]
 
 
+# The first new open cases with images also carry one of these videos (seconds, 640x360,
+# 15 fps), after their images.
+DEMO_VIDEO_SECONDS = (6.0, 8.0, 10.0)
+
+
+@functools.lru_cache(maxsize=1)
+def demo_videos() -> tuple[bytes, ...]:
+    """The demo's videos: made once per process from fixed seeds (about a second)."""
+    return tuple(make_demo_video(random.Random(9000 + index), (640, 360), seconds, 15)
+                 for index, seconds in enumerate(DEMO_VIDEO_SECONDS))
+
+
 def _weighted_channel(rng: random.Random) -> Channel:
     channels, weights = zip(*CHANNEL_WEIGHTS, strict=True)
     return rng.choices(channels, weights)[0]
@@ -266,6 +281,7 @@ def seed_demo(
 
     chunk = 1000 if with_media is False else 50
     made = 0
+    videos_added = 0  # the first new open cases with images also get a demo video each
     while made < cases:
         size = min(chunk, cases - made)
         with backend.writing() as session:
@@ -313,6 +329,24 @@ def seed_demo(
                             "change_version": version,
                         })
                         media_count += 1
+                if media_count and status == CaseStatus.NEW.value \
+                        and videos_added < len(DEMO_VIDEO_SECONDS):
+                    data = demo_videos()[videos_added]
+                    digest = hashlib.sha256(data).hexdigest()
+                    blobs.setdefault(digest, {
+                        "content_hash": digest, "size_bytes": len(data), "data": data,
+                        "change_version": version,
+                    })
+                    media_rows.append({
+                        "id": uuid.uuid5(DEMO_NAMESPACE, f"media:{number}:{media_count}"),
+                        "case_id": case_id, "position": media_count, "content_hash": digest,
+                        "mime_type": "video/mp4", "size_bytes": len(data),
+                        "width": 640, "height": 360,
+                        "duration_s": DEMO_VIDEO_SECONDS[videos_added],
+                        "filename": f"clip-{number}.mp4", "change_version": version,
+                    })
+                    media_count += 1
+                    videos_added += 1
                 case_rows.append({
                     "id": case_id, "external_ref": f"RPT-{2026_000000 + number}",
                     "queue_id": queue.id, "surface": surface.value, "channel": channel.value,

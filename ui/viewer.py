@@ -18,6 +18,7 @@ Esc, anywhere in the window, is the panic key: it blurs at once and covers all m
 window, thumbnails too, until the reviewer uncovers it (click the media, or Enter). A reveal
 also ends after `ViewerSettings.reveal_timeout_s`, when the item changes, and when the
 window loses focus or is minimised. Animated images show their first frame and never play.
+Videos (`ui.video_player`) show the same way, frame by frame, with a storyboard below.
 """
 
 from __future__ import annotations
@@ -73,11 +74,13 @@ from reviewer.clock import Clock, SystemClock
 from reviewer.media.errors import MediaError
 from reviewer.media.render import Renderer, RenditionSettings
 from reviewer.media.reveal import Box, RevealMode, RevealTimer, lens_fraction
+from reviewer.media.video import frame_picture
 from reviewer.models import Case, MediaItem
 from reviewer.taxonomy import Taxonomy
 from reviewer.vocabulary import Channel, Surface
 from reviewer.wellness import ExposureLedger
 from ui.tasks import TaskRunner
+from ui.video_player import VideoPlayer, is_video
 from ui.viewer_settings import ViewerSettings
 
 THUMBNAIL = QSize(112, 84)
@@ -515,6 +518,8 @@ class MediaViewer(QWidget):
         layout.addWidget(self.details)
         layout.addWidget(stage, 1)
         layout.addWidget(controls)
+        self.video = VideoPlayer(self, tasks, media_source)
+        layout.addWidget(self.video)
         layout.addWidget(strip_scroll)
 
         self._tick = QTimer(self)
@@ -604,6 +609,8 @@ class MediaViewer(QWidget):
             return
         self._leave_item()
         self._index = index
+        if is_video(self.current_item):
+            self.video.set_item(self.current_item)
         # Nothing of the new item is on screen until its blurred rendition is ready.
         self.canvas.show_message("Preparing a blurred view…")
         self._request_blurred()
@@ -636,6 +643,7 @@ class MediaViewer(QWidget):
     def _leave_item(self) -> None:
         """The current item leaves the screen: blur, drop its pictures, tell the ledger."""
         self._end_reveal()
+        self.video.leave()
         self._blurred_token = next(self._tokens)  # renditions on their way are not wanted
         self._rendered_view = None
         self._rerender.stop()
@@ -649,6 +657,10 @@ class MediaViewer(QWidget):
         size = self.canvas.size()
         return max(size.width(), 320), max(size.height(), 240)
 
+    def view_size(self) -> tuple[int, int]:
+        """The size renditions are made for: the canvas, at least 320×240."""
+        return self._view_size()
+
     def _request_blurred(self) -> None:
         item = self.current_item
         if item is None:
@@ -656,8 +668,9 @@ class MediaViewer(QWidget):
         token = self._blurred_token = next(self._tokens)
         view = self._view_size()
         settings = self.rendition_settings
+        at_s = self.video.position_s if is_video(item) else 0.0
         self._tasks.run(
-            lambda: self._render(item, view, settings, sharp=False),
+            lambda: self._render(item, view, settings, sharp=False, at_s=at_s),
             lambda image: self._on_blurred(token, view, image),
             lambda error: self._on_failed(token, error),
             description="blurred rendition",
@@ -665,12 +678,18 @@ class MediaViewer(QWidget):
         )
 
     def _render(self, item: MediaItem, view: tuple[int, int], settings: RenditionSettings,
-                *, sharp: bool) -> QImage:
-        """Runs in a worker thread: the rendition as a QImage (no widget is touched)."""
+                *, sharp: bool, at_s: float = 0.0) -> QImage:
+        """Runs in a worker thread: the rendition as a QImage (no widget is touched).
+
+        For a video, the frame at `at_s` (its first frame for a thumbnail).
+        """
         data = self._media_source(item.content_hash)
         if data is None:
             raise MediaError("the media has not been downloaded to this workstation yet")
-        if sharp:
+        if is_video(item):
+            _time, picture = frame_picture(data, at_s, view, settings, sharp=sharp,
+                                           limits=self.video.limits)
+        elif sharp:
             picture = self._renderer.sharp(data, item.content_hash, view, settings, cache=False)
         else:
             picture = self._renderer.blurred(data, item.content_hash, view, settings)
@@ -704,6 +723,27 @@ class MediaViewer(QWidget):
         old, new = self._rendered_view, self._view_size()
         if any(abs(n - o) > RERENDER_CHANGE * o for n, o in zip(new, old, strict=True)):
             self._request_blurred()
+
+    def show_video_frame(self, blurred: QImage, sharp: QImage | None) -> None:
+        """A playback frame: shown blurred; its sharp picture only while a reveal is on."""
+        if self.current_item is None or not self._on_screen:
+            return
+        self.canvas.show_image(blurred)
+        if sharp is not None and self._mode is not None and not self._covered:
+            revealing = self.canvas.sharp is None
+            self.canvas.set_sharp(sharp)
+            if revealing:
+                self._report_reveal()
+                self._update_status()
+
+    def refresh_video_frame(self) -> None:
+        """The video's position changed while paused: show the frame there (and its sharp
+        picture, if revealed)."""
+        if self.current_item is None:
+            return
+        self._request_blurred()
+        if self._mode is not None:
+            self._request_sharp(replace=True)  # the old frame stays until the new one is ready
 
     # -- revealing -------------------------------------------------------------------------
 
@@ -819,9 +859,9 @@ class MediaViewer(QWidget):
         self._report_reveal()
         self._update_status()
 
-    def _request_sharp(self) -> None:
+    def _request_sharp(self, *, replace: bool = False) -> None:
         item = self.current_item
-        if item is None or self.canvas.sharp is not None:
+        if item is None or (self.canvas.sharp is not None and not replace):
             return
         token = self._sharp_token = next(self._tokens)
         width, height = self._view_size()
@@ -830,8 +870,9 @@ class MediaViewer(QWidget):
         view = (min(MAX_SHARP_SIDE, math.ceil(width * scale)),
                 min(MAX_SHARP_SIDE, math.ceil(height * scale)))
         settings = self.rendition_settings
+        at_s = self.video.position_s if is_video(item) else 0.0
         self._tasks.run(
-            lambda: self._render(item, view, settings, sharp=True),
+            lambda: self._render(item, view, settings, sharp=True, at_s=at_s),
             lambda image: self._on_sharp(token, image),
             lambda error: self._on_sharp_failed(token, error),
             description="sharp rendition",
@@ -928,6 +969,8 @@ class MediaViewer(QWidget):
         """Keys that reach the viewer: only when it (or the canvas) has the focus."""
         if _has_command_modifier(event):
             return False
+        if self.video.handle_key(event):
+            return True
         key = event.key()
         if key == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
@@ -962,6 +1005,7 @@ class MediaViewer(QWidget):
         self._show_settings()
         if self.current_item is not None and self._on_screen:
             self._request_blurred()
+        self.video.settings_changed()
         self._request_thumbnails()
         self._update_status()
 

@@ -1,0 +1,349 @@
+"""Video in the media viewer, judged from the pixels it paints and the ledger it feeds:
+blurred from the first frame and through playback, never playing or sounding by itself,
+the storyboard seeks, and a bad video is named, not shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import types
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
+
+from reviewer.clock import ManualClock
+from reviewer.media.render import Renderer, RenditionCache, RenditionSettings
+from reviewer.media.synthetic import make_demo_image
+from reviewer.media.synthetic_video import make_bad_videos, make_demo_video
+from reviewer.media.video import VideoReader, sharp_picture
+from reviewer.taxonomy import load_taxonomy
+from reviewer.wellness import ExposureLedger
+from ui.tasks import TaskRunner
+from ui.viewer import MediaViewer
+
+TAXONOMY = load_taxonomy()
+SIZE = (160, 120)
+
+
+@pytest.fixture(scope="module")
+def checker_video() -> bytes:
+    """3 s at 10 fps: a sharp 4-pixel checkerboard under moving shapes, with a beep."""
+    return make_demo_video(random.Random(3), SIZE, 3.0, 10, checker=4)
+
+
+@pytest.fixture(scope="module")
+def second_video() -> bytes:
+    return make_demo_video(random.Random(4), SIZE, 2.0, 10, checker=4, audio=False)
+
+
+def grab(viewer: MediaViewer) -> Image.Image:
+    image = viewer.canvas.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    data = bytes(image.constBits())
+    return Image.frombuffer("L", (image.width(), image.height()), data, "raw", "L",
+                            image.bytesPerLine(), 1)
+
+
+def energy(picture: Image.Image) -> float:
+    """Mean absolute difference between neighbouring pixels: high for sharp detail."""
+    grey = picture.convert("L")
+    width, height = grey.size
+    across = ImageChops.difference(grey.crop((0, 0, width - 1, height)),
+                                   grey.crop((1, 0, width, height)))
+    down = ImageChops.difference(grey.crop((0, 0, width, height - 1)),
+                                 grey.crop((0, 1, width, height)))
+    return (ImageStat.Stat(across).mean[0] + ImageStat.Stat(down).mean[0]) / 2
+
+
+@dataclass
+class Rig:
+    viewer: MediaViewer
+    clock: ManualClock
+    ledger: ExposureLedger
+    media: dict[str, bytes]
+    tasks: TaskRunner
+
+    def show(self, qtbot, *payloads: bytes, mime: str = "video/mp4") -> list[object]:
+        items = []
+        for position, payload in enumerate(payloads):
+            content_hash = hashlib.sha256(payload).hexdigest()
+            self.media[content_hash] = payload
+            items.append(types.SimpleNamespace(
+                id=uuid.uuid4(), content_hash=content_hash, position=position,
+                mime_type=mime, width=None, height=None))
+        case = types.SimpleNamespace(
+            id=uuid.uuid4(), external_ref="CASE-0001", channel="user_report",
+            surface="organic_post", language="en", region="GB",
+            policy_area="violence_graphic", reported_text="Reported video.", reporter_note="")
+        self.viewer.show_case(case, items)
+        return items
+
+    def wait_shown(self, qtbot) -> None:
+        qtbot.waitUntil(lambda: self.viewer.canvas.image is not None, timeout=10_000)
+
+    def wait_storyboard(self, qtbot) -> None:
+        player = self.viewer.video
+        qtbot.waitUntil(lambda: len(player.storyboard_buttons()) == player.storyboard_count
+                        and player.info is not None, timeout=10_000)
+
+    def displayed_sharp_reference(self, payload: bytes, at_s: float) -> Image.Image:
+        """The unblurred frame as the canvas would paint it, scaled to the same place."""
+        with VideoReader(payload) as reader:
+            frame = reader.frame_at(at_s).frame
+            picture = sharp_picture(frame, self.viewer.view_size(),
+                                    self.viewer.rendition_settings)
+        canvas = Image.new("L", (self.viewer.canvas.width(), self.viewer.canvas.height()),
+                           0x2b)
+        rect = self.viewer.canvas.image_rect()
+        shown = picture.convert("L").resize((round(rect.width()), round(rect.height())))
+        canvas.paste(shown, (round(rect.x()), round(rect.y())))
+        return canvas
+
+    def image_box(self) -> tuple[int, int, int, int]:
+        rect = self.viewer.canvas.image_rect()
+        return (round(rect.x()) + 4, round(rect.y()) + 4,
+                round(rect.right()) - 4, round(rect.bottom()) - 4)
+
+
+@pytest.fixture
+def rig(qtbot):
+    clock = ManualClock()
+    ledger = ExposureLedger(clock)
+    media: dict[str, bytes] = {}
+    tasks = TaskRunner()
+    window = QWidget()
+    qtbot.addWidget(window)
+    viewer = MediaViewer(tasks, Renderer(None, RenditionCache()), media.get,
+                         RenditionSettings(), taxonomy=TAXONOMY, ledger=ledger, clock=clock)
+    layout = QHBoxLayout(window)
+    layout.addWidget(viewer, 3)
+    layout.addWidget(QPlainTextEdit(), 1)
+    window.resize(900, 640)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    rig = Rig(viewer, clock, ledger, media, tasks)
+    yield rig
+    viewer.video.pause()
+    tasks.wait_for_done(10_000)
+    qtbot.waitUntil(lambda: tasks.active == 0, timeout=10_000)
+
+
+def test_first_frame_is_blurred_and_nothing_plays_or_sounds(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    player = rig.viewer.video
+    assert player.isVisible()
+    assert not player.playing and player.muted
+    shown = grab(rig.viewer).crop(rig.image_box())
+    sharp = rig.displayed_sharp_reference(checker_video, 0.0).crop(rig.image_box())
+    assert energy(sharp) > 8.0
+    assert energy(shown) < energy(sharp) / 8
+    rig.clock.advance(5)
+    rig.ledger.flush()
+    today = rig.ledger.today()
+    assert today.revealed_playback_s == 0.0 and today.audio_on_s == 0.0
+
+
+def test_metadata_and_storyboard_positions(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    assert player.info_label.text() == "0:03.0 · 160×120 · h264 · 10 fps · audio (aac)"
+    positions = [frame.position_s for frame in player.storyboard_frames]
+    assert positions == pytest.approx([3.0 * (i + 0.5) / 12 for i in range(12)])
+    for frame in player.storyboard_frames:
+        assert abs(frame.frame_time_s - frame.position_s) <= 0.05 + 1e-6
+        assert energy(frame.picture) < 3.0  # blurred like the main view
+    player.set_storyboard_count(6)
+    qtbot.waitUntil(lambda: len(player.storyboard_buttons()) == 6
+                    and len(player.storyboard_frames) == 6, timeout=10_000)
+
+
+def test_storyboard_click_seeks_there(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    first = grab(rig.viewer)
+    target = player.storyboard_frames[9]
+    qtbot.mouseClick(player.storyboard_buttons()[9], Qt.MouseButton.LeftButton)
+    assert player.position_s == pytest.approx(target.frame_time_s)
+    qtbot.waitUntil(lambda: grab(rig.viewer).tobytes() != first.tobytes(), timeout=10_000)
+    assert player.time_label.text().startswith("0:02.")
+    assert energy(grab(rig.viewer).crop(rig.image_box())) < 3.0
+
+
+def test_playback_stays_blurred_and_counts_nothing_unrevealed(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    rig.viewer.canvas.setFocus()
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_K)
+    assert player.playing
+    qtbot.waitUntil(lambda: player.frames_shown >= 5, timeout=10_000)
+    for _ in range(3):
+        qtbot.wait(60)
+        assert energy(grab(rig.viewer).crop(rig.image_box())) < 3.0
+    assert rig.viewer.canvas.sharp is None
+    rig.clock.advance(2)
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_K)
+    assert not player.playing
+    rig.ledger.flush()
+    assert rig.ledger.today().revealed_playback_s == 0.0
+
+
+def test_revealed_playback_is_counted(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    player.play()
+    rig.viewer.toggle_reveal()
+    qtbot.waitUntil(lambda: rig.viewer.canvas.sharp is not None, timeout=10_000)
+    rig.clock.advance(2)
+    rig.viewer.reblur()
+    player.pause()
+    rig.ledger.flush()
+    assert rig.ledger.today().revealed_playback_s == pytest.approx(2.0)
+    qtbot.wait(100)  # frames still queued must not bring a sharp picture back
+    assert rig.viewer.canvas.sharp is None
+
+
+def test_muted_on_load_unmute_counts_and_resets_for_next_item(qtbot, rig, checker_video,
+                                                               second_video):
+    rig.show(qtbot, checker_video, second_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    rig.viewer.canvas.setFocus()
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_M)
+    assert not player.muted and player.mute_button.text() == "Sound on"
+    player.play()
+    rig.clock.advance(3)
+    rig.ledger.flush()
+    assert rig.ledger.today().audio_on_s == pytest.approx(3.0)
+    rig.viewer.show_item(1)
+    assert player.muted and not player.playing
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player.play()
+    rig.clock.advance(3)
+    player.pause()
+    rig.ledger.flush()
+    assert rig.ledger.today().audio_on_s == pytest.approx(3.0)  # nothing more: muted
+
+
+def test_frame_step_and_speed_keys(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    rig.viewer.canvas.setFocus()
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_Period)
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_Period)
+    assert player.position_s == pytest.approx(0.2)
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_Comma)
+    assert player.position_s == pytest.approx(0.1)
+    player.set_speed(4.0)
+    assert player.speed_box.currentText() == "4×"
+    with pytest.raises(ValueError):
+        player.set_speed(8.0)
+
+
+def test_panic_pauses_and_covers_the_storyboard(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    player.play()
+    rig.viewer.panic()
+    assert not player.playing
+    assert all(button.icon().isNull() for button in player.storyboard_buttons())
+    player.play()
+    assert not player.playing  # no playing under the curtain
+    rig.viewer.uncover()
+    assert not any(button.icon().isNull() for button in player.storyboard_buttons())
+
+
+BAD_VIDEOS = make_bad_videos()
+
+
+@pytest.mark.parametrize("name", sorted(set(BAD_VIDEOS) - {"truncated_middle.mkv"}))
+def test_bad_video_gets_a_clear_message(qtbot, rig, name):
+    rig.show(qtbot, BAD_VIDEOS[name])
+    qtbot.waitUntil(lambda: "could not be shown" in rig.viewer.canvas.message, timeout=10_000)
+    assert rig.viewer.canvas.image is None
+    player = rig.viewer.video
+    qtbot.waitUntil(lambda: player.error is not None, timeout=10_000)
+    assert player.error in rig.viewer.canvas.message
+    assert player.info_label.text() == f"This video cannot be played: {player.error}."
+    player.play()
+    assert not player.playing
+
+
+def test_video_cut_off_part_way_shows_its_start_blurred_but_does_not_play(qtbot, rig):
+    rig.show(qtbot, BAD_VIDEOS["truncated_middle.mkv"])
+    rig.wait_shown(qtbot)
+    player = rig.viewer.video
+    qtbot.waitUntil(lambda: player.error is not None, timeout=10_000)
+    assert player.error.startswith("the video is truncated: it stops before")
+    assert player.info_label.text().startswith("This video cannot be played: the video is "
+                                               "truncated")
+    assert energy(grab(rig.viewer).crop(rig.image_box())) < 3.0
+    player.play()
+    assert not player.playing
+
+
+def test_images_still_show_without_the_player(qtbot, rig):
+    picture = make_demo_image(random.Random(1), "shapes", (320, 240), "PNG")
+    rig.show(qtbot, picture, mime="image/png")
+    rig.wait_shown(qtbot)
+    assert not rig.viewer.video.isVisible()
+
+
+def test_loop_range_from_keys(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    rig.viewer.canvas.setFocus()
+    player.seek(1.0)
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_BracketLeft)
+    player.seek(1.5)
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_BracketRight)
+    assert player.loop_range == (1.0, 1.5)
+    assert player.loop_label.text() == "Loop 0:01.0–0:01.5"
+    player.seek(1.0)
+    player.play()
+    seen: list[float] = []
+    qtbot.waitUntil(lambda: seen.append(player.position_s) or (
+        len(seen) > 1 and seen[-1] < seen[-2]), timeout=10_000)
+    assert all(1.0 - 1e-6 <= position <= 1.5 + 0.1 for position in seen)
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_Backslash)
+    assert player.loop_range is None
+
+
+def test_new_blur_settings_apply_to_playback_and_storyboard(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    player.play()
+    qtbot.waitUntil(lambda: player.frames_shown > 0, timeout=10_000)
+    rig.viewer.apply_settings(rig.viewer.settings.with_changes(grayscale=False))
+    assert player.playing
+    assert player._stream is not None
+    assert player._stream.settings == rig.viewer.rendition_settings
+    assert not player._stream.settings.grayscale
+    rig.wait_storyboard(qtbot)
+    qtbot.waitUntil(lambda: len(player.storyboard_frames) == 12
+                    and player.storyboard_frames[0].picture.mode == "RGB", timeout=10_000)
+    player.pause()
