@@ -1,24 +1,32 @@
 """The backend's side of sync: apply pushed mutations at most once, serve changes by version.
 
-Each mutation runs in its own savepoint, so one that is rejected is recorded with its
-reason and never blocks the ones after it. The audit-log entries a mutation carries (under
-``"audit"``) are stored first, in a savepoint of their own, so they are kept even when the
-action itself is rejected: the log shows what the workstation did, the ledger what the
-backend made of it.
+A pushed batch is applied in order, with the outcomes each mutation would have alone: one
+that is rejected is recorded with its reason and never blocks the ones after it. The
+audit-log entries a mutation carries (under ``"audit"``) are stored first, so they are kept
+even when the action itself is rejected: the log shows what the workstation did, the ledger
+what the backend made of it.
+
+Decisions and audit-only mutations (nearly all of a push) are applied set-based: checked in
+Python against state loaded with one query per table, then written with one executemany per
+table. Other kinds, and a bulk write the database refuses, go one mutation at a time, each in
+savepoints of its own (see `apply_mutations`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, any_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from reviewer.audit import AuditEntryRefused, store_pushed_entries
@@ -27,6 +35,7 @@ from reviewer.escalation import destination_queue
 from reviewer.models import (
     SYNCED_MODELS,
     AppliedMutation,
+    AuditLogEntry,
     Base,
     Case,
     ChangeCounter,
@@ -36,6 +45,7 @@ from reviewer.models import (
     Response,
     SecondReview,
     WellnessSummary,
+    utcnow,
 )
 from reviewer.vocabulary import CaseStatus, EscalationTeam, Urgency
 
@@ -298,59 +308,478 @@ APPLIERS = {
 }
 
 
-def _first_line(error: IntegrityError) -> str:
+def _first_line(error: DBAPIError) -> str:
     return str(error.orig).splitlines()[0] if error.orig is not None else str(error)
 
 
-def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[MutationResult]:
-    """Apply each mutation at most once; the caller commits the session."""
-    results: list[MutationResult] = []
+# -- applying a pushed batch ------------------------------------------------------------------
+#
+# A batch is applied set-based where it can be: decisions and audit-only mutations (what a
+# push is made of, almost always) are checked in Python, in order, against state loaded with
+# one query per table, and written with one statement per table (on PostgreSQL an insert or
+# update from ``unnest`` of one array per column; elsewhere an executemany). Every other kind
+# goes through its applier one at a time, in savepoints of its own. So do the mutations of a
+# bulk write the database refuses: the bulk attempt is rolled back (it runs in a savepoint)
+# and its mutations are applied again one by one, so that a constraint violation rejects only
+# the mutation at fault, with its reason. Either way the outcomes are those of applying each
+# mutation alone, in order. The batch takes one change version, after its cases are locked
+# and before any savepoint (the change counter is the last lock a backend writer takes; see
+# reviewer.sync.engine).
+
+_BULK_KINDS = frozenset({"decision", "audit"})
+_CHUNK = 5000
+_DIFFERENT_PAYLOAD = "this mutation id was already used with a different payload"
+_CLOSED_STATUSES = (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value)
+
+
+class _NotInBulk(Exception):
+    """The set-based path cannot reproduce this batch exactly: apply it one by one."""
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _among(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``: on PostgreSQL as ``= ANY(array)``, one parameter however many
+    values (a long IN list costs more to build and send than the query costs to run)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("among", list(values), unique=True,
+                                        type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _payload_case_ids(mutations: Iterable[Mutation]) -> set[uuid.UUID]:
+    ids = set()
     for mutation in mutations:
-        known = session.get(AppliedMutation, mutation.mutation_id)
-        if known is not None:
-            if known.payload_sha256 != mutation.payload_sha256:
-                results.append(
-                    MutationResult(
-                        mutation.mutation_id,
-                        "rejected",
-                        "this mutation id was already used with a different payload",
-                    )
-                )
-            else:
-                results.append(MutationResult(mutation.mutation_id, known.outcome, known.reason))
-            continue
-        outcome, reason = "applied", None
+        try:
+            ids.add(uuid.UUID(str(mutation.payload.get("case_id"))))
+        except (ValueError, AttributeError, TypeError):
+            continue  # rejected with its reason when it is applied
+    return ids
+
+
+def _apply_one(session: Session, mutation: Mutation, sha: str,
+               version: int) -> tuple[str, str | None]:
+    """Apply one mutation alone, in savepoints, and record it (the path of any kind)."""
+    outcome, reason = "applied", None
+    try:
+        with session.begin_nested():
+            store_pushed_entries(session, mutation.client_id,
+                                 mutation.payload.get("audit") or [])
+    except AuditEntryRefused as refusal:
+        outcome, reason = "rejected", str(refusal)
+    if outcome == "applied":
         try:
             with session.begin_nested():
-                store_pushed_entries(session, mutation.client_id,
-                                     mutation.payload.get("audit") or [])
+                applier = APPLIERS.get(mutation.kind)
+                if applier is None:
+                    raise MutationRejected(f"unknown kind of change: {mutation.kind}")
+                applier(session, mutation.payload, version)
+        except MutationRejected as rejection:
+            outcome, reason = "rejected", str(rejection)
+        except IntegrityError as error:  # e.g. it names a reviewer the backend lacks
+            outcome, reason = "rejected", f"the backend refused it: {_first_line(error)}"
+        except DataError as error:  # e.g. a value longer than its column
+            outcome, reason = "rejected", f"the backend refused a value: {_first_line(error)}"
+        except (ValueError, TypeError) as error:  # a malformed value in the payload
+            outcome, reason = "rejected", f"a value in the change is malformed: {error}"
+    session.add(
+        AppliedMutation(
+            mutation_id=mutation.mutation_id,
+            client_id=mutation.client_id,
+            seq=mutation.seq,
+            kind=mutation.kind,
+            payload_sha256=sha,
+            outcome=outcome,
+            reason=reason,
+        )
+    )
+    session.flush()
+    return outcome, reason
+
+
+def _parse_entry(raw: Any, origin: str) -> dict[str, Any]:
+    """A pushed audit entry as a row, checked as `store_pushed_entries` checks it."""
+    if not isinstance(raw, dict):
+        raise AuditEntryRefused("an audit entry is not an object")
+    if raw.get("origin") != origin:
+        raise AuditEntryRefused("a workstation can only add to its own audit chain")
+    try:
+        row = {
+            "id": uuid.UUID(str(raw["id"])),
+            "origin": origin,
+            "seq": int(raw["seq"]),
+            "at": datetime.fromisoformat(str(raw["at"])),
+            "actor_id": uuid.UUID(str(raw["actor_id"])) if raw.get("actor_id") else None,
+            "kind": str(raw["kind"])[:32],
+            "subject": str(raw["subject"])[:128],
+            "details": dict(raw["details"]),
+            "prev_hash": str(raw["prev_hash"])[:64],
+            "hash": str(raw["hash"])[:64],
+        }
+    except (KeyError, TypeError, ValueError) as error:
+        raise AuditEntryRefused(f"a malformed audit entry: {error}") from None
+    if row["at"].tzinfo is None:
+        raise AuditEntryRefused("an audit entry's time has no time zone")
+    return row
+
+
+@dataclass
+class _CaseState:
+    status: str
+    fencing_token: int
+    lease_holder_id: uuid.UUID | None
+    lease_expires_at: datetime | None
+    updated_at: datetime | None
+    change_version: int
+    touched: bool = False
+
+
+@dataclass
+class _BatchState:
+    """What the set-based path checks a run of mutations against, kept up to date as it goes."""
+
+    cases: dict[uuid.UUID, _CaseState]
+    decision_cases: dict[uuid.UUID, uuid.UUID]  # decision id -> its case
+    superseded: set[uuid.UUID]  # decisions some decision supersedes
+    open_escalations: dict[uuid.UUID, list[uuid.UUID]]  # case -> unresolved escalations
+    audit_hashes: dict[tuple[str, int], str]  # (origin, seq) -> hash held or to be written
+
+
+def _load_state(session: Session, run: Sequence[Mutation]) -> _BatchState:
+    case_ids: set[uuid.UUID] = set()
+    decision_ids: set[uuid.UUID] = set()
+    audit_keys: dict[str, set[int]] = {}
+    for mutation in run:
+        payload = mutation.payload
+        if mutation.kind == "decision":
+            case_ids |= _payload_case_ids([mutation])
+            for key in ("id", "supersedes_id"):
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    decision_ids.add(uuid.UUID(str(payload.get(key))))
+        entries = payload.get("audit") or []
+        if isinstance(entries, list):
+            for raw in entries:
+                if isinstance(raw, dict) and raw.get("origin") == mutation.client_id:
+                    with contextlib.suppress(KeyError, TypeError, ValueError):
+                        audit_keys.setdefault(mutation.client_id, set()).add(int(raw["seq"]))
+    state = _BatchState({}, {}, set(), {}, {})
+    ids = sorted(case_ids)
+    for chunk in _chunks(ids):
+        for row in session.execute(
+            select(Case.id, Case.status, Case.fencing_token, Case.lease_holder_id,
+                   Case.lease_expires_at, Case.updated_at, Case.change_version)
+            .where(_among(session, Case.id, chunk))
+        ):
+            state.cases[row.id] = _CaseState(row.status, row.fencing_token, row.lease_holder_id,
+                                             row.lease_expires_at, row.updated_at,
+                                             row.change_version)
+        for row in session.execute(
+            select(Escalation.id, Escalation.case_id)
+            .where(_among(session, Escalation.case_id, chunk), Escalation.resolved_at.is_(None))
+            .order_by(Escalation.id)
+        ):
+            state.open_escalations.setdefault(row.case_id, []).append(row.id)
+    wanted = sorted(decision_ids)
+    for chunk in _chunks(wanted):
+        for row in session.execute(
+            select(Decision.id, Decision.case_id).where(_among(session, Decision.id, chunk))
+        ):
+            state.decision_cases[row.id] = row.case_id
+        state.superseded.update(session.scalars(
+            select(Decision.supersedes_id).where(_among(session, Decision.supersedes_id, chunk))
+        ))
+    for origin, seqs in audit_keys.items():
+        for chunk in _chunks(sorted(seqs)):
+            for row in session.execute(
+                select(AuditLogEntry.seq, AuditLogEntry.hash)
+                .where(AuditLogEntry.origin == origin, _among(session, AuditLogEntry.seq, chunk))
+            ):
+                state.audit_hashes[(origin, row.seq)] = row.hash
+    return state
+
+
+@dataclass
+class _Writes:
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    applied: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _check_entries(state: _BatchState, mutation: Mutation) -> list[dict[str, Any]]:
+    """The new audit rows a mutation carries; raises AuditEntryRefused as the backend would."""
+    rows = []
+    entries = mutation.payload.get("audit") or []
+    if not isinstance(entries, list | tuple):
+        raise _NotInBulk  # iterated as it is by store_pushed_entries: leave it to that
+    for raw in entries:
+        row = _parse_entry(raw, mutation.client_id)
+        held = state.audit_hashes.get((row["origin"], row["seq"]))
+        if held is not None:
+            if held != row["hash"]:
+                raise AuditEntryRefused(
+                    f"audit entry {row['seq']} of this workstation differs from the copy the "
+                    "backend already holds"
+                )
+            continue
+        rows.append(row)
+    return rows
+
+
+def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
+                    writes: _Writes) -> None:
+    """`_apply_decision` against the batch state: the same checks, in the same order."""
+    case_id = _uuid(payload, "case_id")
+    case = state.cases.get(case_id)
+    if case is None:
+        raise MutationRejected("the case does not exist on the backend")
+    decision_id = _uuid(payload, "id")
+    if decision_id in state.decision_cases:
+        raise MutationRejected("a decision with this id already exists")
+    token = payload.get("fencing_token")
+    reviewer_id = _uuid(payload, "reviewer_id")
+    supersedes_id = _uuid(payload, "supersedes_id") if payload.get("supersedes_id") else None
+    corrects_current = False
+    if supersedes_id is not None:
+        if state.decision_cases.get(supersedes_id) != case_id:
+            raise MutationRejected("the decision it corrects is not on the backend")
+        corrects_current = supersedes_id not in state.superseded
+    try:
+        token_value = int(token) if token is not None else None
+    except (TypeError, ValueError):
+        raise _NotInBulk from None  # the applier fails on it as it always has
+    stale = (
+        token_value is not None
+        and token_value < case.fencing_token
+        and case.lease_holder_id not in (None, reviewer_id)
+    )
+    already_decided = case.status in _CLOSED_STATUSES and not corrects_current
+    created_at = _when(payload, "created_at")
+    writes.decisions.append({
+        "id": decision_id,
+        "case_id": case_id,
+        "reviewer_id": reviewer_id,
+        "policy_code": str(payload.get("policy_code", "")),
+        "action": str(payload.get("action", "")),
+        "rationale": str(payload.get("rationale", "")),
+        "created_at": created_at,
+        "policy_version": str(payload.get("policy_version", "")),
+        "fencing_token": token_value,
+        "supersedes_id": supersedes_id,
+        "conflict": stale or already_decided,
+        "requires_second_review": bool(payload.get("requires_second_review", False)),
+        "change_version": version,
+    })
+    state.decision_cases[decision_id] = case_id
+    if supersedes_id is not None:
+        state.superseded.add(supersedes_id)
+    if not (already_decided or stale):
+        case.status = CaseStatus.DECIDED.value
+        case.lease_holder_id = None
+        case.lease_expires_at = None
+        for escalation_id in state.open_escalations.pop(case_id, []):
+            writes.escalations.append({"id": escalation_id, "resolved_at": created_at,
+                                       "change_version": version})
+    case.updated_at = created_at
+    case.change_version = version
+    case.touched = True
+
+
+def _plan_run(session: Session, run: Sequence[tuple[int, Mutation, str]],
+              version: int) -> tuple[_Writes, _BatchState, list[tuple[str, str | None]]]:
+    """Check a run of decisions and audit-only mutations in order; nothing is written."""
+    state = _load_state(session, [mutation for _, mutation, _ in run])
+    writes = _Writes()
+    outcomes = []
+    now = utcnow()
+    for _, mutation, sha in run:
+        outcome, reason = "applied", None
+        try:
+            entries = _check_entries(state, mutation)
         except AuditEntryRefused as refusal:
             outcome, reason = "rejected", str(refusal)
-        if outcome == "applied":
-            try:
-                with session.begin_nested():
-                    applier = APPLIERS.get(mutation.kind)
-                    if applier is None:
-                        raise MutationRejected(f"unknown kind of change: {mutation.kind}")
-                    applier(session, mutation.payload, next_change_version(session))
-            except MutationRejected as rejection:
-                outcome, reason = "rejected", str(rejection)
-            except IntegrityError as error:  # e.g. it names a reviewer the backend lacks
-                outcome, reason = "rejected", f"the backend refused it: {_first_line(error)}"
-        session.add(
-            AppliedMutation(
-                mutation_id=mutation.mutation_id,
-                client_id=mutation.client_id,
-                seq=mutation.seq,
-                kind=mutation.kind,
-                payload_sha256=mutation.payload_sha256,
-                outcome=outcome,
-                reason=reason,
-            )
-        )
-        session.flush()
-        results.append(MutationResult(mutation.mutation_id, outcome, reason))
-    return results
+        else:
+            writes.audit.extend(entries)
+            # Stored even if the action is rejected, and seen by the mutations after it.
+            for row in entries:
+                state.audit_hashes.setdefault((row["origin"], row["seq"]), row["hash"])
+            if mutation.kind == "decision":
+                try:
+                    _check_decision(state, mutation.payload, version, writes)
+                except MutationRejected as rejection:
+                    outcome, reason = "rejected", str(rejection)
+        writes.applied.append({
+            "mutation_id": mutation.mutation_id, "client_id": mutation.client_id,
+            "seq": mutation.seq, "kind": mutation.kind, "payload_sha256": sha,
+            "outcome": outcome, "reason": reason, "applied_at": now,
+        })
+        outcomes.append((outcome, reason))
+    return writes, state, outcomes
+
+
+def _write_run(session: Session, writes: _Writes, state: _BatchState) -> None:
+    cases = [{"id": case_id, "status": case.status, "lease_holder_id": case.lease_holder_id,
+              "lease_expires_at": case.lease_expires_at, "updated_at": case.updated_at,
+              "change_version": case.change_version}
+             for case_id, case in state.cases.items() if case.touched]
+    inserts = ((AuditLogEntry.__table__, writes.audit), (Decision.__table__, writes.decisions))
+    updates = ((Escalation.__table__, writes.escalations), (Case.__table__, cases))
+    if session.get_bind().dialect.name == "postgresql":
+        connection = session.connection()
+        for table, rows in inserts:
+            _pg_insert(connection, table, rows)
+        for table, rows in updates:
+            _pg_update(connection, table, rows)
+        _pg_insert(connection, AppliedMutation.__table__, writes.applied)
+        return
+    for table, rows in inserts:
+        if rows:
+            session.execute(insert(table), rows)
+    for table, rows in updates:
+        if rows:
+            names = [name for name in rows[0] if name != "id"]
+            session.execute(
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values({name: bindparam(f"b_{name}") for name in names}),
+                [{f"b_{name}": value for name, value in row.items()} for row in rows])
+    if writes.applied:
+        session.execute(insert(AppliedMutation.__table__), writes.applied)
+
+
+def _pg_arrays(connection: Any, table: Any, rows: list[dict[str, Any]]
+               ) -> tuple[list[str], list[str], tuple[list[Any], ...]]:
+    """Column names, ``%s::type[]`` placeholders and one list per column, for ``unnest``.
+
+    The element type has no length (``varchar``, not ``varchar(32)``): a cast would cut a
+    long value short, where the assignment to the column refuses it, as a plain insert does.
+    """
+    dialect = connection.dialect
+    names = list(rows[0])
+    placeholders, arrays = [], []
+    for name in names:
+        column = table.c[name]
+        sql_type = re.sub(r"\(\d+\)", "", column.type.compile(dialect=dialect))
+        values = [row[name] for row in rows]
+        if isinstance(column.type, JSON):
+            values = [json.dumps(value) for value in values]
+        placeholders.append(f"%s::{sql_type}[]")
+        arrays.append(values)
+    return names, placeholders, tuple(arrays)
+
+
+def _pg_insert(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with one statement: ``INSERT ... SELECT * FROM unnest(arrays)``."""
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    names, placeholders, arrays = _pg_arrays(connection, table, rows)
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"SELECT * FROM unnest({', '.join(placeholders)})", arrays)
+
+
+def _pg_update(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Update rows by id with one statement: ``UPDATE ... FROM unnest(arrays)``."""
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    names, placeholders, arrays = _pg_arrays(connection, table, rows)
+    assignments = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in names if n != "id")
+    connection.exec_driver_sql(
+        f"UPDATE {quote(table.name)} AS t SET {assignments} "
+        f"FROM unnest({', '.join(placeholders)}) AS v({', '.join(quote(n) for n in names)}) "
+        "WHERE t.id = v.id", arrays)
+
+
+def _apply_run(session: Session, run: Sequence[tuple[int, Mutation, str]], version: int,
+               results: list[MutationResult | None]) -> None:
+    """Apply a run of decisions and audit-only mutations set-based, or one by one if the
+    database refuses the bulk write."""
+    session.flush()
+    try:
+        writes, state, outcomes = _plan_run(session, run, version)
+    except _NotInBulk:
+        outcomes = None
+    if outcomes is not None:
+        try:
+            with session.begin_nested():
+                _write_run(session, writes, state)
+        except DBAPIError as error:
+            if not isinstance(error, IntegrityError | DataError):
+                raise
+            outcomes = None  # rolled back: one by one, so only the bad one is rejected
+        else:
+            session.expire_all()  # ORM objects loaded before may predate the bulk update
+    if outcomes is None:
+        outcomes = [_apply_one(session, mutation, sha, version) for _, mutation, sha in run]
+    for (index, mutation, _), (outcome, reason) in zip(run, outcomes, strict=True):
+        results[index] = MutationResult(mutation.mutation_id, outcome, reason)
+
+
+def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[MutationResult]:
+    """Apply each mutation at most once, in order; the caller commits the session."""
+    batch = list(mutations)
+    shas = [mutation.payload_sha256 for mutation in batch]
+    # Every mutation id this batch names that the backend has seen: replays.
+    known: dict[uuid.UUID, tuple[str, str, str | None]] = {}
+    ids = list({mutation.mutation_id for mutation in batch})
+    for chunk in _chunks(ids):
+        for row in session.execute(
+            select(AppliedMutation.mutation_id, AppliedMutation.payload_sha256,
+                   AppliedMutation.outcome, AppliedMutation.reason)
+            .where(_among(session, AppliedMutation.mutation_id, chunk))
+        ):
+            known[row.mutation_id] = (row.payload_sha256, row.outcome, row.reason)
+    if all(mutation.mutation_id in known for mutation in batch):
+        version = 0  # nothing new: no change version taken
+    else:
+        if session.get_bind().dialect.name == "postgresql":
+            # Cases first, in id order, then the change counter (the backend's lock order);
+            # the engine has taken these locks already, so this normally waits for nothing.
+            for chunk in _chunks(sorted(_payload_case_ids(batch))):
+                session.execute(select(Case.id).where(_among(session, Case.id, chunk))
+                                .order_by(Case.id).with_for_update())
+        version = next_change_version(session)
+
+    results: list[MutationResult | None] = [None] * len(batch)
+    run: list[tuple[int, Mutation, str]] = []
+    in_run: set[uuid.UUID] = set()
+
+    def finish_run() -> None:
+        if not run:
+            return
+        _apply_run(session, run, version, results)
+        for index, mutation, sha in run:
+            result = results[index]
+            assert result is not None
+            known[mutation.mutation_id] = (sha, result.outcome, result.reason)
+        run.clear()
+        in_run.clear()
+
+    for index, (mutation, sha) in enumerate(zip(batch, shas, strict=True)):
+        if mutation.mutation_id in in_run:
+            finish_run()  # the same id twice in one batch: the second is a replay
+        seen = known.get(mutation.mutation_id)
+        if seen is not None:
+            if seen[0] != sha:
+                results[index] = MutationResult(mutation.mutation_id, "rejected",
+                                                _DIFFERENT_PAYLOAD)
+            else:
+                results[index] = MutationResult(mutation.mutation_id, seen[1], seen[2])
+            continue
+        if mutation.kind in _BULK_KINDS:
+            run.append((index, mutation, sha))
+            in_run.add(mutation.mutation_id)
+            continue
+        finish_run()
+        outcome, reason = _apply_one(session, mutation, sha, version)
+        known[mutation.mutation_id] = (sha, outcome, reason)
+        results[index] = MutationResult(mutation.mutation_id, outcome, reason)
+    finish_run()
+    return [result for result in results if result is not None]
 
 
 @dataclass

@@ -231,7 +231,7 @@ def test_a_connection_cut_inside_a_push_transaction_rolls_back_and_resumes(
         def cut(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
             if statement.startswith("INSERT INTO applied_mutation"):
                 statements.append(statement)
-                if len(statements) == 30:
+                if len(statements) == 1:
                     postgres_server.terminate_connections(str(pg_url.database))
 
         event.listen(workstation.backend.engine, "before_cursor_execute", cut)

@@ -157,3 +157,18 @@ def test_crash_between_pull_and_cursor_misses_nothing(workstation, clock):
 def test_nothing_to_do_pulls_nothing(workstation):
     report = workstation.synchronise()
     assert report.pushed == 0 and report.pulled_rows == 0
+
+
+def test_a_malformed_value_is_rejected_and_does_not_block_the_rest(workstation, clock):
+    """A change the backend cannot even read is refused with its reason; the next applies."""
+    first = _decide(workstation, clock)
+    with workstation.replica.writing() as session:
+        entry = session.scalar(select(OutboxEntry).where(OutboxEntry.entity_id == first.id))
+        entry.payload = {**entry.payload, "fencing_token": "not a number"}
+    second = _decide(workstation, clock)
+    report = workstation.synchronise()
+    assert report.rejected == 1 and report.pushed == 1
+    with workstation.replica.sessions() as session:
+        refused = session.scalar(select(OutboxEntry).where(OutboxEntry.entity_id == first.id))
+    assert refused.state == "rejected" and "malformed" in refused.last_error
+    assert _backend_count(workstation, Decision, Decision.id == second.id) == 1
