@@ -19,8 +19,9 @@ never edited:
   applied at most once on the backend, which checks the same rules again. A rejection
   reopens the case for a new decision.
 
-The UI reads `review_state`, `pending_second_reviews`, `withdraw_deadline` and
-`quick_policies` (the reviewer's most used and last used policies, for the 1–9 keys).
+The UI reads `review_state`, `pending_second_reviews`, `withdraw_deadline`,
+`standing_decision`, `latest_decision_by` and `quick_policies` (the reviewer's most used and
+last used policies, for the 1–9 keys).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ MIN_SEVERE_RATIONALE_CHARS = 40
 MIN_REJECTION_NOTE_CHARS = 10
 OPEN_STATUSES = (CaseStatus.NEW.value, CaseStatus.LEASED.value)
 UNDO_WINDOW = timedelta(seconds=30)
+SEND_HOLD = UNDO_WINDOW + timedelta(seconds=5)
+"""How long a new decision should stay unsent: the undo window, plus a margin so that no push
+can race a withdrawal made in the window's last moment."""
 SECOND_REVIEWER_ROLES = (Role.LEAD.value, Role.ADMIN.value)
 
 
@@ -546,3 +550,25 @@ def quick_policies(session: Session, reviewer_id: uuid.UUID, limit: int = 9,
         latest = latest.where(Decision.policy_code.in_(codes))
     most = tuple(row[0] for row in session.execute(statement.limit(max(0, limit))))
     return QuickPolicies(most_used=most, last_used=session.scalars(latest.limit(1)).first())
+
+
+# -- what the panel shows about a case's decisions -------------------------------------------
+
+
+def standing_decision(session: Session, case_id: uuid.UUID) -> Decision | None:
+    """The decision that counts on a case: the latest one no correction has superseded."""
+    corrected = select(Decision.supersedes_id).where(Decision.case_id == case_id,
+                                                     Decision.supersedes_id.is_not(None))
+    return session.scalars(
+        select(Decision).where(Decision.case_id == case_id, Decision.id.not_in(corrected))
+        .order_by(Decision.created_at.desc(), Decision.id).limit(1)
+    ).first()
+
+
+def latest_decision_by(session: Session, case_id: uuid.UUID,
+                       reviewer_id: uuid.UUID) -> Decision | None:
+    """The reviewer's most recent decision on the case (the one "Undo" would withdraw)."""
+    return session.scalars(
+        select(Decision).where(Decision.case_id == case_id, Decision.reviewer_id == reviewer_id)
+        .order_by(Decision.created_at.desc(), Decision.id).limit(1)
+    ).first()

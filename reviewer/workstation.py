@@ -64,9 +64,11 @@ class Workstation:
         clock: Clock | None = None,
         taxonomy: Taxonomy | None = None,
         username: str = DEMO_USERNAME,
+        decision_hold: timedelta = timedelta(0),
     ) -> Workstation:
         """The embedded default: an SQLite backend and the replica in one data directory."""
-        return cls.open(data_dir, clock=clock, taxonomy=taxonomy, username=username)
+        return cls.open(data_dir, clock=clock, taxonomy=taxonomy, username=username,
+                        decision_hold=decision_hold)
 
     @classmethod
     def open(
@@ -80,6 +82,7 @@ class Workstation:
         username: str = DEMO_USERNAME,
         reviewer_id: uuid.UUID | None = None,
         backoff: Backoff | None = None,
+        decision_hold: timedelta = timedelta(0),
     ) -> Workstation:
         """A workstation whose replica is in ``data_dir``, on a shared backend or the embedded one.
 
@@ -87,7 +90,9 @@ class Workstation:
         without it the embedded SQLite backend in ``data_dir`` is used (and migrated). The
         ``password`` (from the OS keyring) goes into the connection in memory only. A shared
         backend is not contacted here, so the app starts with no network; the first sync
-        checks that its schema is this app's.
+        checks that its schema is this app's. ``decision_hold`` keeps each new decision
+        unsent that long, so that it can still be undone (the app passes
+        `reviewer.enforcement.SEND_HOLD`).
         """
         paths = DataPaths(data_dir or default_data_dir()).ensure()
         taxonomy = taxonomy or load_taxonomy()
@@ -106,7 +111,7 @@ class Workstation:
         weights = PriorityWeights.from_settings(settings)
         interval = timedelta(seconds=settings.get("sync/interval_seconds"))
         engine = SyncEngine(replica, backend, client, clock, weights, backoff=backoff,
-                            interval=interval)
+                            interval=interval, hold=decision_hold)
         return cls(paths, backend, replica, taxonomy, clock, client,
                    reviewer_id or demo_reviewer_id(username), engine, settings)
 

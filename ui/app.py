@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from reviewer.enforcement import SEND_HOLD
     from reviewer.media.decode import SafeDecoder
     from reviewer.media.render import Renderer, RenditionCache
     from reviewer.taxonomy import load_taxonomy
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         taxonomy = load_taxonomy(args.policies)
         workstation = Workstation.open_embedded(args.data_dir, taxonomy=taxonomy,
-                                                username=args.user)
+                                                username=args.user, decision_hold=SEND_HOLD)
     except (TaxonomyError, SchemaVersionError) as error:
         # A broken taxonomy or a newer schema: refuse to start rather than guess.
         print(f"Reviewer Workstation cannot start: {error}", file=sys.stderr)

@@ -34,6 +34,7 @@ from reviewer.sync.outbox import get_state, pending_count
 from reviewer.vocabulary import Role
 from reviewer.workstation import Workstation
 from ui.about import AboutDialog
+from ui.enforcement_actions import install_enforcement_actions
 from ui.enforcement_panel import EnforcementPanel
 from ui.queue_filters import QueueFilterBar
 from ui.queue_model import CaseQueueModel
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.sync_timer.start()
         self.restore_layout()
         self.queue_view.setFocus()
+        install_enforcement_actions(self)
 
     # -- construction ----------------------------------------------------------------------
 

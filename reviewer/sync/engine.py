@@ -132,7 +132,7 @@ class Backoff:
 class SyncEngine:
     def __init__(self, replica: Database, backend: Database, client_id: str, clock: Clock,
                  weights: PriorityWeights | None = None, *, backoff: Backoff | None = None,
-                 interval: timedelta = DEFAULT_INTERVAL):
+                 interval: timedelta = DEFAULT_INTERVAL, hold: timedelta = timedelta(0)):
         self.replica = replica
         self.backend = backend
         self.client_id = client_id
@@ -140,6 +140,7 @@ class SyncEngine:
         self.weights = weights or PriorityWeights()
         self.backoff = backoff or Backoff()
         self.interval = interval
+        self.hold = hold  # a decision younger than this stays unsent (it can still be undone)
         self.push_batch = PUSH_BATCH
         self.pull_version_step = PULL_VERSION_STEP
         self._schema_checked = backend.is_embedded  # the embedded one is migrated on open
@@ -189,11 +190,13 @@ class SyncEngine:
                     total = pending_count(local)
                 rows = local.execute(
                     select(OutboxEntry.mutation_id, OutboxEntry.client_id, OutboxEntry.seq,
-                           OutboxEntry.kind, OutboxEntry.payload)
+                           OutboxEntry.kind, OutboxEntry.payload, OutboxEntry.created_at)
                     .where(OutboxEntry.state == "pending")
                     .order_by(OutboxEntry.seq)
                     .limit(self.push_batch)
                 ).all()
+            if self.hold > timedelta(0):  # the app holds new decisions back while Undo works
+                rows = _before_held_decision(rows, self.clock.now() - self.hold)
             mutations = [Mutation(r.mutation_id, r.client_id, r.seq, r.kind, r.payload)
                          for r in rows]
             if not mutations:
@@ -377,6 +380,15 @@ def _upsert(local: Session, table: Table, rows: list[dict[str, Any]]) -> None:
                   for name, convert in converters)
             for row in rows[start:start + 5000]
         ])
+
+
+def _before_held_decision(rows: Sequence[Any], cutoff: datetime) -> Sequence[Any]:
+    """The outbox rows before the first decision made after `cutoff`: a decision that can
+    still be undone is not sent yet, and nothing queued after it overtakes it."""
+    for index, row in enumerate(rows):
+        if row.kind == "decision" and row.created_at > cutoff:
+            return rows[:index]
+    return rows
 
 
 def _lock_cases(remote: Session, mutations: Sequence[Mutation]) -> None:
