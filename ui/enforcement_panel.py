@@ -389,10 +389,15 @@ class EnforcementPanel(QWidget):
         if not self._quick:
             self.quick_label.setText("Quick keys 1–9: your most used policies appear here.")
             return
+        # One short line per key (the panel is narrow); how each got there is in the tooltip.
         lines = ["Quick keys:"]
-        lines += [f"{number}  {item.code}  {item.name}" + (f"  · {item.why}" if item.why else "")
+        lines += [f"{number}  {item.code}  {item.name}" + ("  (last)" if item.why == "last used"
+                                                            else "")
                   for number, item in enumerate(self._quick, 1)]
         self.quick_label.setText("\n".join(lines))
+        self.quick_label.setToolTip("\n".join(
+            f"{number}  {item.code}: {item.why}" for number, item in
+            enumerate(self._quick, 1) if item.why))
 
     def quick_policies(self) -> list[QuickPolicy]:
         return list(self._quick)

@@ -158,6 +158,10 @@ class MainWindow(QMainWindow):
         self.restore_layout()
         self.queue_view.setFocus()
         install_enforcement_actions(self)
+        help_menu = self.menuBar().addMenu("&Help")  # last, after the Decision menu
+        about_action = help_menu.addAction("&About Reviewer Workstation…")
+        about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        about_action.triggered.connect(self.show_about)
 
     # -- construction ----------------------------------------------------------------------
 
@@ -219,10 +223,7 @@ class MainWindow(QMainWindow):
         case_menu.addSeparator()
         self.sync_action = self._action(case_menu, "S&ync now", "F5", self.start_sync)
         self._action(case_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        help_menu = self.menuBar().addMenu("&Help")
-        about_action = help_menu.addAction("&About Reviewer Workstation…")
-        about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        about_action.triggered.connect(self.show_about)
+
 
     def _focus_search(self) -> None:
         self.filter_bar.search.setFocus()
