@@ -1,19 +1,36 @@
-"""Run in a separate process: lease cases from a backend until none is left."""
+"""Run in a separate process: lease cases from a backend until none is left.
+
+With a third argument (a folder), the worker says it is ready by creating a file named after
+its pid there, and starts only once a file named ``go`` appears, so that every worker starts
+claiming at the same moment however long each took to start.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 import uuid
+from pathlib import Path
 
 from reviewer.clock import SystemClock
 from reviewer.leases import lease_next_case
 from reviewer.store import Database
 
 
-def claim_all(url: str, reviewer_id: str) -> list[str]:
+def claim_all(url: str, reviewer_id: str, barrier: Path | None = None) -> list[str]:
     backend = Database.open(url, migrate=False)
     claimed = []
     try:
+        if barrier is not None:
+            with backend.sessions() as session:  # connected and warm before the start
+                session.connection()
+            (barrier / str(os.getpid())).touch()
+            deadline = time.monotonic() + 60
+            while not (barrier / "go").exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the start signal never came")
+                time.sleep(0.005)
         while True:
             lease = lease_next_case(backend, uuid.UUID(reviewer_id), SystemClock())
             if lease is None:
@@ -24,4 +41,5 @@ def claim_all(url: str, reviewer_id: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(claim_all(sys.argv[1], sys.argv[2])))
+    barrier = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    print("\n".join(claim_all(sys.argv[1], sys.argv[2], barrier)))

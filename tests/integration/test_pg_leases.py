@@ -25,7 +25,7 @@ ADMIN = demo_reviewer_id("admin")  # a lead sees every queue
 SOFIA = demo_reviewer_id("sofia")
 
 
-def test_concurrent_processes_never_receive_the_same_case(pg_url, clock):
+def test_concurrent_processes_never_receive_the_same_case(pg_url, clock, tmp_path):
     seed_backend(pg_url, clock, cases=120)
     backend = Database.open(pg_url, migrate=False)
     try:
@@ -35,11 +35,21 @@ def test_concurrent_processes_never_receive_the_same_case(pg_url, clock):
     finally:
         backend.dispose()
     url = pg_url.render_as_string(hide_password=False)
+    barrier = tmp_path / "start"
+    barrier.mkdir()
     workers = [
-        subprocess.Popen([sys.executable, "-m", "tests.helpers.lease_worker", url, str(ADMIN)],
+        subprocess.Popen([sys.executable, "-m", "tests.helpers.lease_worker", url, str(ADMIN),
+                          str(barrier)],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(4)
     ]
+    # All four connected and waiting; then they start claiming at the same moment.
+    deadline = time.monotonic() + 90
+    while len(list(barrier.iterdir())) < len(workers):
+        assert time.monotonic() < deadline, "the workers did not start"
+        assert all(w.poll() is None for w in workers), "a worker died before the start"
+        time.sleep(0.01)
+    (barrier / "go").touch()
     claimed: list[str] = []
     per_worker = []
     for worker in workers:
