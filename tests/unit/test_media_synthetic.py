@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import random
-import statistics
 import struct
-import time
 
 import pytest
 from PIL import Image, ImageStat
@@ -38,16 +36,6 @@ def test_same_seed_same_bytes_other_seed_other_bytes(kind: str) -> None:
 
     assert make(1) == make(1)
     assert make(1) != make(2)
-
-
-@pytest.mark.parametrize("kind", DEMO_KINDS)
-def test_a_full_size_jpeg_takes_well_under_100_ms(kind: str) -> None:
-    timings = []
-    for seed in range(3):
-        started = time.perf_counter()
-        make_demo_image(random.Random(seed), kind, (1600, 1200), "JPEG")
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.1
 
 
 def test_unknown_kind_format_or_size_is_refused() -> None:
