@@ -6,8 +6,6 @@ embedded backend) with the keys a reviewer would press.
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -276,11 +274,6 @@ def test_undo_within_30_seconds_restores_the_case_and_later_is_refused(
     _idle(qtbot, window)
 
 
-ENGINE_HOLDS_DECISIONS = "decision_hold" in inspect.signature(Workstation.open).parameters
-
-
-@pytest.mark.xfail(not ENGINE_HOLDS_DECISIONS, strict=True, raises=TypeError,
-                   reason="the sync engine does not hold new decisions back yet (SEND_HOLD)")
 def test_syncing_and_getting_the_next_case_leave_a_new_decision_undoable(
         qtbot, workstation, renderer, clock):
     app_like = Workstation.open(workstation.paths.root, clock=clock, decision_hold=SEND_HOLD)
