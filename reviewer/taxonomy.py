@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from reviewer.source_file import SourceFileError
 from reviewer.vocabulary import Action, Surface
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -34,17 +35,8 @@ class BlurPreset(StrEnum):
     NONE = "none"
 
 
-class TaxonomyError(ValueError):
-    """The taxonomy file is missing or malformed; `line` is 1-based, 0 when there is none."""
-
-    def __init__(self, source: str, line: int, problem: str) -> None:
-        super().__init__(source, line, problem)
-        self.source = source
-        self.line = line
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.problem}"
+class TaxonomyError(SourceFileError):
+    """The taxonomy file is missing or malformed."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from reviewer.models import Case
+from reviewer.source_file import SourceFileError
 from reviewer.taxonomy import Policy
 from reviewer.vocabulary import Action, Channel, Surface
 
@@ -60,17 +61,8 @@ _BIDI_CONTROLS = dict.fromkeys(
 _ISOLATE_START, _ISOLATE_END = "\u2068", "\u2069"
 
 
-class TemplateError(ValueError):
-    """A template file is malformed: `line` is 1-based."""
-
-    def __init__(self, source: str, line: int, problem: str) -> None:
-        super().__init__(source, line, problem)
-        self.source = source
-        self.line = line
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.problem}"
+class TemplateError(SourceFileError):
+    """A template file is malformed."""
 
 
 @dataclass(frozen=True)
