@@ -39,6 +39,7 @@ from reviewer.models import Case
 from reviewer.taxonomy import Taxonomy
 from reviewer.templates import Template, render, templates_for
 from reviewer.vocabulary import Action, CaseStatus
+from ui.form_feedback import inline_error, submit_on_ctrl_enter
 
 QUICK_KEYS = 9
 MAX_THREAD_TEXT_CHARS = 600
@@ -181,11 +182,7 @@ class EnforcementPanel(QWidget):
         ):
             label = QLabel(text)
             label.setBuddy(widget)
-            error = QLabel()
-            error.setObjectName("fieldError")
-            error.setWordWrap(True)
-            error.setTextFormat(Qt.TextFormat.PlainText)
-            error.hide()
+            error = inline_error()
             self.errors[key] = error
             form.addSpacing(4)
             form.addWidget(label)
@@ -200,10 +197,7 @@ class EnforcementPanel(QWidget):
                 form.addLayout(row)
                 form.addWidget(self.severe_hint)
             form.addWidget(error)
-        self.case_error = QLabel()
-        self.case_error.setObjectName("fieldError")
-        self.case_error.setWordWrap(True)
-        self.case_error.hide()
+        self.case_error = inline_error()
         self.errors["case"] = self.case_error
 
         # Everything that decides is in one widget, disabled while no case is shown; the
@@ -228,11 +222,7 @@ class EnforcementPanel(QWidget):
         self.undo_button.setAccessibleName("Undo the decision")
         self.undo_button.clicked.connect(self.undo_requested)
         self.undo_button.hide()
-        self.notice = QLabel()
-        self.notice.setObjectName("fieldError")
-        self.notice.setWordWrap(True)
-        self.notice.setTextFormat(Qt.TextFormat.PlainText)
-        self.notice.hide()
+        self.notice = inline_error()
         self.lease_label = QLabel()
         self.lease_label.setObjectName("muted")
         self.lease_label.setWordWrap(True)
@@ -301,10 +291,7 @@ class EnforcementPanel(QWidget):
         self.action_box.currentIndexChanged.connect(self._update_counter)
         self.rationale.textChanged.connect(self._update_counter)
         self.submit_button.clicked.connect(self.submit)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-            shortcut.activated.connect(self.submit)
+        submit_on_ctrl_enter(self, self.submit)
         # 1–9 pick a quick policy while focus is anywhere in the panel except where those
         # keys type text (the rationale; the policy field once something is typed in it).
         for number in range(1, QUICK_KEYS + 1):

@@ -7,7 +7,6 @@ either shows the problems (`show_problems`) or closes it after recording the esc
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from reviewer.escalation import MIN_ESCALATION_REASON_CHARS
 from reviewer.vocabulary import EscalationTeam, Urgency
+from ui.form_feedback import inline_error, submit_on_ctrl_enter
 
 URGENCY_LABELS = {
     Urgency.ROUTINE: "Routine (within the team's SLA)",
@@ -62,30 +62,20 @@ class EscalationDialog(QDialog):
                                   ("reason", "&Reason", self.reason)):
             label = QLabel(text)
             label.setBuddy(widget)
-            error = QLabel()
-            error.setObjectName("fieldError")
-            error.setWordWrap(True)
-            error.setTextFormat(Qt.TextFormat.PlainText)
-            error.hide()
+            error = inline_error()
             self.errors[key] = error
             column = QVBoxLayout()
             column.addWidget(widget)
             column.addWidget(error)
             form.addRow(label, column)
-        self.case_error = QLabel()
-        self.case_error.setObjectName("fieldError")
-        self.case_error.setWordWrap(True)
-        self.case_error.setTextFormat(Qt.TextFormat.PlainText)
-        self.case_error.hide()
+        self.case_error = inline_error()
         self.errors["case"] = self.case_error
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.escalate_button = self.buttons.addButton(
             "&Escalate  (Ctrl+Enter)", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.activated.connect(self.submit)
+        submit_on_ctrl_enter(self, self.submit)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)

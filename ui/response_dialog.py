@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.templates import PLACEHOLDERS, Template
+from ui.form_feedback import inline_error, submit_on_ctrl_enter
 
 _UNFILLED = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
@@ -51,11 +51,7 @@ class ResponseDialog(QDialog):
         self.body = QPlainTextEdit()
         self.body.setAccessibleName("Reply")
         self.body.setTabChangesFocus(True)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.hide()
+        self.error = inline_error()
         form = QFormLayout()
         template_label = QLabel("&Template")
         template_label.setBuddy(self.template_box)
@@ -68,9 +64,7 @@ class ResponseDialog(QDialog):
             "Record and &copy  (Ctrl+Enter)", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.activated.connect(self.submit)
+        submit_on_ctrl_enter(self, self.submit)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form, 1)

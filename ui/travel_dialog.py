@@ -21,6 +21,7 @@ from sqlalchemy import select
 from reviewer.models import Queue
 from reviewer.sync.offline_kit import KitEstimate, KitRefused, KitReport
 from reviewer.workstation import Workstation
+from ui.form_feedback import inline_error
 from ui.tasks import TaskRunner
 
 ESTIMATE_DELAY_MS = 300
@@ -66,9 +67,7 @@ class TravelDialog(QDialog):
         explanation.setObjectName("muted")
         self.progress = QProgressBar()
         self.progress.hide()
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
+        self.error = inline_error()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.start_button = self.buttons.addButton("Lease and download",
                                                    QDialogButtonBox.ButtonRole.AcceptRole)
@@ -115,6 +114,7 @@ class TravelDialog(QDialog):
 
     def _show_error(self, error: BaseException) -> None:
         self.progress.hide()
+        self.error.show()
         self.start_button.setEnabled(True)
         if isinstance(error, KitRefused):
             self.error.setText(str(error))
@@ -128,6 +128,7 @@ class TravelDialog(QDialog):
             return
         count = self.count_box.value()
         self.error.clear()
+        self.error.hide()
         self.start_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.show()

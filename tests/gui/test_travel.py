@@ -54,3 +54,22 @@ def test_status_bar_says_offline_and_when_it_retries(qtbot, window, workstation)
         workstation.backend.dispose()
         workstation.backend = online
         workstation.sync.backend = online
+
+
+def test_a_kit_of_child_safety_cases_is_refused_in_the_dialog(qtbot, window, workstation):
+    """The queue list never offers child safety; asked anyway, the dialog says why."""
+    from sqlalchemy import select
+
+    from reviewer.models import Queue
+
+    dialog = TravelDialog(workstation, window.tasks, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with workstation.replica.sessions() as session:
+        child_safety = session.scalar(select(Queue).where(Queue.name == "Child safety"))
+    dialog.queue_box.addItem(child_safety.name, str(child_safety.id))
+    dialog.queue_box.setCurrentIndex(dialog.queue_box.count() - 1)
+    dialog.start()
+    qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
+    assert "never taken offline" in dialog.error.text()
+    assert dialog.report is None
