@@ -469,6 +469,23 @@ class AppliedMutation(Base):
     )
 
 
+class Device(Base):
+    """A workstation (one replica) known to the backend, so an admin can cut it off.
+
+    Registered by its first sync; ``revoked_at`` set by ``reviewer-admin revoke-device``
+    makes the backend refuse that client and tells it to wipe its replica.
+    """
+
+    __tablename__ = "device"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class ChangeCounter(Base):
     """A single row whose value only grows: the backend's change version."""
 
