@@ -35,6 +35,19 @@ def check_bundle() -> int:
             return 1
         print(f"decoder ({method}): OK")
 
+    import random
+
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtMultimedia import QMediaDevices  # video sound: the module and its plugins
+
+    from reviewer.media.synthetic_video import make_demo_video
+    from reviewer.media.video_worker import probe_video_bounded
+
+    info = probe_video_bounded(make_demo_video(random.Random(1), (64, 48), 0.5, 10))
+    _app = QCoreApplication.instance() or QCoreApplication([])
+    print(f"video worker: OK ({info.summary()}); "
+          f"audio outputs: {len(QMediaDevices.audioOutputs())}")
+
     for url in ("sqlite://", "postgresql+psycopg://reviewer@localhost/reviewer"):
         engine = create_engine(url)  # loads the dialect and the driver; connects to nothing
         print(f"dialect {engine.dialect.name}+{engine.dialect.driver}: OK")

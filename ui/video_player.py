@@ -10,9 +10,13 @@ Keys, with the media focused:
     K        play / pause                 , / .    one frame back / forward (pauses)
     M        sound on / muted             [ / ]    loop from / to here;  \\  no loop
 
-Decoding runs in the background (`ui.tasks.TaskRunner`): the storyboard with progress, and
-during playback a producer that decodes and blurs ahead into a small queue while a timer on
-the GUI thread shows each frame at its time, dropping frames that are already late.
+Decoding runs in bounded worker processes (`reviewer.media.video_worker`: memory and time
+limits), driven from background threads (`ui.tasks.TaskRunner`): the storyboard with
+progress, and during playback a worker that decodes and blurs ahead into a small queue
+while a timer on the GUI thread shows each frame at its time, dropping frames that are
+already late. Sound, once unmuted, comes from the same worker in the audio device's format
+and is written to the device on the same clock (`ui.audio_output`); it plays at 1× only
+(other speeds are silent: no pitch-corrected resampling).
 """
 
 from __future__ import annotations
@@ -46,24 +50,34 @@ from reviewer.media.storyboard import (
     StoryboardCache,
     StoryboardFrame,
     StoryboardKey,
-    build_storyboard,
 )
 from reviewer.media.video import (
     DEFAULT_VIDEO_LIMITS,
     END_OF_VIDEO,
     PlaybackFrame,
-    PlaybackStream,
     VideoInfo,
     VideoLimits,
     format_time,
 )
+from reviewer.media.video_worker import (
+    VideoJob,
+    WorkerPlaybackStream,
+    build_storyboard_bounded,
+)
+from ui.audio_output import AudioOutput
 from ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from ui.viewer import MediaViewer
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
-STORYBOARD_THUMB = QSize(128, 72)
+STORYBOARD_THUMB = QSize(128, 72)  # the smallest storyboard picture box
+MAX_STORYBOARD_THUMB_WIDTH = 256
+# Storyboard pictures are sized so that this many fit across the player.
+STORYBOARD_FRAMES_ACROSS = 8
+# A resize re-renders the storyboard once it has settled, if the pictures change this much.
+STORYBOARD_RESIZE_MS = 300
+STORYBOARD_RESIZE_CHANGE = 0.1
 # The playback clock checks for due frames this often: well under a frame at 60 fps.
 PLAYBACK_TICK_MS = 4
 MAX_SHARP_SIDE = 4096
@@ -103,12 +117,14 @@ class VideoPlayer(QWidget):
         self.storyboard_frames: list[StoryboardFrame] = []
         self.frames_shown = 0
         self.frames_dropped = 0
-        self._stream: PlaybackStream | None = None
+        self._stream: WorkerPlaybackStream | None = None
         self._pending: PlaybackFrame | None = None
         self._ended = False
         self._anchor: tuple[float, float] | None = None  # (monotonic, position) of the clock
-        self._cancel_storyboard = threading.Event()
+        self._cancel_storyboard = _Cancel()
         self._storyboard_pixmaps: list[QPixmap] = []
+        self.thumb_size = STORYBOARD_THUMB
+        self.audio = AudioOutput(self)
 
         self.play_button = _button("▶", "Play / pause (K)", self.toggle_play)
         self.back_button = _button("◀|", "One frame back (,)", lambda: self.step(-1))
@@ -129,6 +145,8 @@ class VideoPlayer(QWidget):
         self.time_label = QLabel("0:00.0 / 0:00.0")
         self.mute_button = _button("Muted", "Sound on / muted (M)", self.toggle_mute)
         self.mute_button.setCheckable(True)
+        self.audio_label = QLabel("")
+        self.audio_label.setObjectName("audioStatus")
         self.loop_label = QLabel("")
         self.info_label = QLabel("")
         self.info_label.setObjectName("videoInfo")
@@ -150,6 +168,7 @@ class VideoPlayer(QWidget):
         controls.addWidget(self.time_label)
         controls.addWidget(self.loop_label)
         controls.addWidget(self.mute_button)
+        controls.addWidget(self.audio_label)
         details = QHBoxLayout()
         details.setContentsMargins(0, 0, 0, 0)
         details.addWidget(self.info_label, 1)
@@ -159,10 +178,12 @@ class VideoPlayer(QWidget):
         self.storyboard_layout = QHBoxLayout(self.storyboard)
         self.storyboard_layout.setContentsMargins(0, 0, 0, 0)
         self.storyboard_layout.addStretch(1)
-        scroll = QScrollArea()
+        scroll = self.storyboard_scroll = QScrollArea()
         scroll.setWidget(self.storyboard)
         scroll.setWidgetResizable(True)
-        scroll.setFixedHeight(STORYBOARD_THUMB.height() + 24)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._fit_storyboard_height()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
@@ -173,9 +194,13 @@ class VideoPlayer(QWidget):
         self._tick.setTimerType(Qt.TimerType.PreciseTimer)
         self._tick.setInterval(PLAYBACK_TICK_MS)
         self._tick.timeout.connect(self._on_tick)
+        self._resized = QTimer(self)
+        self._resized.setSingleShot(True)
+        self._resized.setInterval(STORYBOARD_RESIZE_MS)
+        self._resized.timeout.connect(self._storyboard_resized)
         viewer.covered_changed.connect(self._on_covered)
         # Workers must not outlive the widget: stop them when it goes (no `self` inside).
-        running: list[PlaybackStream | threading.Event] = []
+        running: list[WorkerPlaybackStream | _Cancel] = []
         self._running = running
         self.destroyed.connect(lambda *_: _stop_all(running, storyboards=True))
         self.hide()
@@ -202,7 +227,7 @@ class VideoPlayer(QWidget):
             self.viewer.ledger.audio_changed(False)
             self._show_mute()
         self._cancel_storyboard.set()
-        self._cancel_storyboard = threading.Event()
+        self._cancel_storyboard = _Cancel()
         self.item = None
         self.info = None
         self.error = None
@@ -238,7 +263,7 @@ class VideoPlayer(QWidget):
             self.count_box.setValue(count)
         if self.item is not None:
             self._cancel_storyboard.set()
-            self._cancel_storyboard = threading.Event()
+            self._cancel_storyboard = _Cancel()
             self._request_storyboard()
 
     def _request_storyboard(self) -> None:
@@ -251,7 +276,9 @@ class VideoPlayer(QWidget):
         self.storyboard_frames = []
         self._storyboard_pixmaps = []
         settings = self.viewer.rendition_settings
-        thumb = (STORYBOARD_THUMB.width(), STORYBOARD_THUMB.height())
+        self.thumb_size = self._wanted_thumb_size()
+        self._fit_storyboard_height()
+        thumb = (self.thumb_size.width(), self.thumb_size.height())
         key = StoryboardKey(item.content_hash, self.storyboard_count, thumb, settings)
         cancel = self._cancel_storyboard
         self._running.append(cancel)
@@ -269,10 +296,10 @@ class VideoPlayer(QWidget):
                     found["frames"].append(frame)
                     progress(done, total)
 
-                board = build_storyboard(
+                board = build_storyboard_bounded(
                     data, key.count, thumb, settings, limits=limits, progress=one_frame,
                     on_info=lambda info: found.__setitem__("info", info),
-                    cancelled=cancel.is_set)
+                    cancelled=cancel.is_set, on_job=cancel.watch)
                 cache.put(key, board)
             return board
 
@@ -309,14 +336,54 @@ class VideoPlayer(QWidget):
         if self.playing:
             self._start_stream(self.position_s)
         self._cancel_storyboard.set()
-        self._cancel_storyboard = threading.Event()
+        self._cancel_storyboard = _Cancel()
         self._request_storyboard()
+
+    def _wanted_thumb_size(self) -> QSize:
+        """Storyboard pictures fill the player's width, a few at a time, in the video's
+        shape (16:9 until it is known)."""
+        across = min(STORYBOARD_FRAMES_ACROSS, self.storyboard_count)
+        spacing = self.storyboard_layout.spacing() + 12  # the button's own frame
+        width = (self.storyboard_scroll.viewport().width() or self.width()) // across - spacing
+        width = max(STORYBOARD_THUMB.width(), min(MAX_STORYBOARD_THUMB_WIDTH, width))
+        aspect = self.info.width / self.info.height if self.info is not None else 16 / 9
+        height = max(STORYBOARD_THUMB.height(), min(round(width / aspect), width))
+        return QSize(width, height)
+
+    def _fit_storyboard_height(self) -> None:
+        """Room for one row of storyboard buttons and the scroll bar under them."""
+        probe = QToolButton()
+        probe.setIconSize(self.thumb_size)
+        probe.setIcon(QIcon(QPixmap(self.thumb_size)))  # an empty icon takes no room
+        probe.setText("0:00.0")
+        probe.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        bar = self.storyboard_scroll.horizontalScrollBar().sizeHint().height()
+        self.storyboard_scroll.setFixedHeight(probe.sizeHint().height() + bar + 2)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        if self.item is not None:
+            self._resized.start()
+
+    def _storyboard_resized(self) -> None:
+        """The player's size has settled: re-render the storyboard if its pictures would
+        change size (blur strength follows the size pictures are shown at)."""
+        if self.item is None or self.error is not None:
+            return
+        old, new = self.thumb_size, self._wanted_thumb_size()
+        if abs(new.width() - old.width()) > STORYBOARD_RESIZE_CHANGE * old.width() or \
+                abs(new.height() - old.height()) > STORYBOARD_RESIZE_CHANGE * old.height():
+            self._cancel_storyboard.set()
+            self._cancel_storyboard = _Cancel()
+            self._request_storyboard()
 
     def _set_info(self, info: VideoInfo | None) -> None:
         if info is None or self.info is not None:
             return
         self.info = info
         self.info_label.setText(info.summary())
+        self.thumb_size = self._wanted_thumb_size()  # in the video's shape, now known
+        self._fit_storyboard_height()
         self.seek_slider.blockSignals(True)
         self.seek_slider.setRange(0, max(1, round(info.duration_s * 1000)))
         self.seek_slider.setPageStep(max(1, round(info.duration_s * 100)))
@@ -328,10 +395,14 @@ class VideoPlayer(QWidget):
 
         for frame in frames[len(self.storyboard_frames):]:
             self.storyboard_frames.append(frame)
-            pixmap = QPixmap.fromImage(pil_to_qimage(frame.picture))
+            # Blurred pictures are small (the blur leaves little detail): scaled up smoothly
+            # here to fill the box, as the main view does.
+            pixmap = QPixmap.fromImage(pil_to_qimage(frame.picture)).scaled(
+                self.thumb_size, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation)
             self._storyboard_pixmaps.append(pixmap)
             button = QToolButton()
-            button.setIconSize(STORYBOARD_THUMB)
+            button.setIconSize(self.thumb_size)
             if not self.viewer.covered:
                 button.setIcon(QIcon(pixmap))
             button.setText(format_time(frame.position_s))
@@ -426,10 +497,14 @@ class VideoPlayer(QWidget):
             raise ValueError(f"speed must be one of {SPEEDS}, not {speed}")
         if self._anchor is not None:
             self._anchor = (time.monotonic(), self._clock_position())
+        was_audible = self._wants_sound()
         self.speed = speed
         index = SPEEDS.index(speed)
         if self.speed_box.currentIndex() != index:
             self.speed_box.setCurrentIndex(index)
+        if self._wants_sound() != was_audible:
+            self._sound_changed()
+        self._show_mute()
 
     def _start_stream(self, start_s: float) -> None:
         self._stop_stream()
@@ -439,12 +514,18 @@ class VideoPlayer(QWidget):
         sharp = (min(MAX_SHARP_SIDE, math.ceil(width * scale)),
                  min(MAX_SHARP_SIDE, math.ceil(height * scale)))
         source = self._media_source
-        stream = self._stream = PlaybackStream(
+        audio_spec = None
+        if self._wants_sound():
+            audio_spec = self.audio.spec()
+            if audio_spec is not None:
+                self.audio.start(audio_spec)
+            self._show_mute()
+        stream = self._stream = WorkerPlaybackStream(
             lambda: source(item.content_hash), start_s, (width, height),
-            self.viewer.rendition_settings, sharp_size=sharp, limits=self.limits)
+            self.viewer.rendition_settings, sharp_size=sharp, limits=self.limits,
+            audio_spec=audio_spec, sound_on=audio_spec is not None)
         self._running.append(stream)
-        if self.viewer.reveal_mode is not None:
-            stream.want_sharp.set()
+        stream.want_sharp = self.viewer.reveal_mode is not None
         self._pending = None
         self._ended = False
         self._anchor = None  # the clock starts with the first frame
@@ -453,6 +534,7 @@ class VideoPlayer(QWidget):
                                description="video playback", owner=self)
 
     def _stop_stream(self) -> None:
+        self.audio.stop()
         if self._stream is not None:
             self._stream.stop()
             self._stream = None
@@ -460,7 +542,7 @@ class VideoPlayer(QWidget):
         self._pending = None
         self._anchor = None
 
-    def _on_stream_failed(self, stream: PlaybackStream, error: BaseException) -> None:
+    def _on_stream_failed(self, stream: WorkerPlaybackStream, error: BaseException) -> None:
         if stream is not self._stream:
             return
         self.pause()
@@ -477,10 +559,7 @@ class VideoPlayer(QWidget):
         stream = self._stream
         if stream is None or not self.playing:
             return
-        if self.viewer.reveal_mode is not None:
-            stream.want_sharp.set()
-        else:
-            stream.want_sharp.clear()
+        stream.want_sharp = self.viewer.reveal_mode is not None
         now = self._clock_position()
         stream.clock_s = now
         latest: PlaybackFrame | None = None
@@ -504,6 +583,7 @@ class VideoPlayer(QWidget):
             latest, self._pending = self._pending, None
         if latest is not None:
             self._show_frame(latest)
+        self._pump_sound(stream, now)
         if self.loop_range is not None and now >= self.loop_range[1]:
             self.seek(self.loop_range[0])
         elif self._ended and self._pending is None:
@@ -533,17 +613,59 @@ class VideoPlayer(QWidget):
     # -- sound -----------------------------------------------------------------------------
 
     def toggle_mute(self) -> None:
-        """Sound on or off for this item only; sound-on time counts in the exposure ledger."""
+        """Sound on or off for this item only; sound-on time counts in the exposure ledger
+        (also at speeds where nothing is heard, and with no device: the reviewer chose it)."""
         if self.item is None:
             self._show_mute()
             return
         self.muted = not self.muted
         self.viewer.ledger.audio_changed(not self.muted)
+        self._sound_changed()
         self._show_mute()
+
+    def _wants_sound(self) -> bool:
+        return (not self.muted and self.speed == 1.0 and self.info is not None
+                and self.info.has_audio)
+
+    def _sound_changed(self) -> None:
+        """Muted, unmuted or a new speed while playing: the worker is asked for sound (in
+        the device's format) from here on, or silenced at once."""
+        if not self.playing or self._stream is None:
+            return
+        if self._wants_sound():
+            if self._stream.audio_spec is None:
+                if self.audio.spec() is not None:
+                    self._start_stream(self.position_s)  # a worker that decodes sound too
+            else:
+                self.audio.start(self._stream.audio_spec)
+                self._stream.sound_on = True
+        else:
+            self._stream.sound_on = False
+            self.audio.stop()
+
+    def _pump_sound(self, stream: WorkerPlaybackStream, now: float) -> None:
+        while True:
+            try:
+                chunk = stream.audio.get_nowait()
+            except queue.Empty:
+                break
+            if stream.sound_on:
+                self.audio.feed(chunk)
+        if self._anchor is not None:
+            self.audio.pump(now)
 
     def _show_mute(self) -> None:
         self.mute_button.setChecked(not self.muted)
         self.mute_button.setText("Muted" if self.muted else "Sound on")
+        note = ""
+        if not self.muted:
+            if self.info is not None and not self.info.has_audio:
+                note = "This video has no sound"
+            elif self.speed != 1.0:
+                note = f"No sound at {self.speed:g}×"
+            elif self.audio.spec() is None:
+                note = "No audio device"
+        self.audio_label.setText(note)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -570,10 +692,36 @@ class VideoPlayer(QWidget):
         return True
 
 
-def _stop_all(running: list[PlaybackStream | threading.Event], *, storyboards: bool) -> None:
+class _Cancel:
+    """Cancels one storyboard build: its worker is killed at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._jobs: list[VideoJob] = []
+        self._lock = threading.Lock()
+
+    def watch(self, job: VideoJob) -> None:
+        with self._lock:
+            self._jobs.append(job)
+            cancelled = self._event.is_set()
+        if cancelled:
+            job.stop()
+
+    def set(self) -> None:
+        with self._lock:
+            self._event.set()
+            jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            job.stop()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+def _stop_all(running: list[WorkerPlaybackStream | _Cancel], *, storyboards: bool) -> None:
     """Stop every playback stream, and with `storyboards` every storyboard build too."""
     for worker in list(running):
-        if isinstance(worker, PlaybackStream):
+        if isinstance(worker, WorkerPlaybackStream):
             worker.stop()
             running.remove(worker)
         elif storyboards or worker.is_set():

@@ -74,7 +74,7 @@ from reviewer.clock import Clock, SystemClock
 from reviewer.media.errors import MediaError
 from reviewer.media.render import Renderer, RenditionSettings
 from reviewer.media.reveal import Box, RevealMode, RevealTimer, lens_fraction
-from reviewer.media.video import frame_picture
+from reviewer.media.video_worker import frame_picture_bounded
 from reviewer.models import Case, MediaItem
 from reviewer.taxonomy import Taxonomy
 from reviewer.vocabulary import Channel, Surface
@@ -687,8 +687,8 @@ class MediaViewer(QWidget):
         if data is None:
             raise MediaError("the media has not been downloaded to this workstation yet")
         if is_video(item):
-            _time, picture = frame_picture(data, at_s, view, settings, sharp=sharp,
-                                           limits=self.video.limits)
+            _time, picture = frame_picture_bounded(data, at_s, view, settings, sharp=sharp,
+                                                   limits=self.video.limits)
         elif sharp:
             picture = self._renderer.sharp(data, item.content_hash, view, settings, cache=False)
         else:

@@ -28,6 +28,7 @@ from reviewer.media.video import (
     evenly_spaced,
     looks_like_video,
 )
+from reviewer.media.video_worker import check_video_bounded
 
 # Decoding to a small size exercises every byte of the file while costing little.
 _CHECK_SIZE = (256, 256)
@@ -47,7 +48,7 @@ def check_file(
     except OSError as exc:
         return f"ERROR cannot read the file: {exc.strerror or exc}"
     if looks_like_video(data):
-        return check_video(data)
+        return check_video(data, bounded=decoder is not None)
     try:
         info = probe(data, decoder.limits if decoder is not None else limits)
         if decoder is not None:
@@ -61,13 +62,19 @@ def check_file(
     return f"OK {info.format} {info.width}x{info.height}"
 
 
-def check_video(data: bytes, limits: VideoLimits = DEFAULT_VIDEO_LIMITS) -> str:
-    """One verdict line for a video's bytes, as the viewer would open and storyboard it."""
+def check_video(data: bytes, limits: VideoLimits = DEFAULT_VIDEO_LIMITS, *,
+                bounded: bool = False) -> str:
+    """One verdict line for a video's bytes, as the viewer would open and storyboard it;
+    `bounded`: in a worker process with the viewer's memory and time limits."""
     try:
-        with VideoReader(data, limits) as reader:
-            info = reader.info
-            for position in [0.0, *evenly_spaced(info.duration_s, _VIDEO_CHECK_POSITIONS)]:
-                reader.frame_at(position)
+        if bounded:
+            info = check_video_bounded(data, limits)
+        else:
+            with VideoReader(data, limits) as reader:
+                info = reader.info
+                for position in [0.0, *evenly_spaced(info.duration_s,
+                                                     _VIDEO_CHECK_POSITIONS)]:
+                    reader.frame_at(position)
     except MediaError as exc:
         return f"ERROR {exc.reason}"
     except Exception as exc:  # a checker reports, it never crashes on a file

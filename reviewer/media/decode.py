@@ -603,6 +603,14 @@ _STARTUP_TIMEOUT_S = 60.0
 _REPLY_GRACE_S = 5.0
 
 
+def forkserver_preload() -> list[str]:
+    """What the one fork server of the process imports before forking any worker (the image
+    and video decoders share it; whichever starts it first sets this list). The app's main
+    module is among them: else every new worker would import it, Qt and all, on its own."""
+    modules = ["reviewer.media.decode", "reviewer.media.video_worker"]
+    return modules if getattr(sys, "frozen", False) else ["__main__", *modules]
+
+
 def _default_start_method() -> str:
     # Never "fork": the app has Qt and other threads running. A fork server forks new
     # workers from a small clean process, which restarts a killed worker quickly.
@@ -628,7 +636,7 @@ class SafeDecoder:
         method = start_method or _default_start_method()
         self._context = multiprocessing.get_context(method)
         if method == "forkserver":
-            self._context.set_forkserver_preload([__name__])
+            self._context.set_forkserver_preload(forkserver_preload())
         self._call_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._closed = False

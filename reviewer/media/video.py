@@ -7,6 +7,9 @@ every decode runs under a frame budget and a deadline. Frames are reached by see
 keyframe before a position and decoding forward from there, never by decoding everything
 before it. Failures become a `MediaError` with a reason a reviewer understands.
 
+This module decodes in the calling process; the app runs it inside a bounded worker process
+(`reviewer.media.video_worker`: a memory limit and a time limit), never in its own.
+
 Blurred frames are made as images are (`reviewer.media.render`): decoded only as finely as
 the blur can show, greyscale if asked, blurred with the same sigma for the displayed size.
 """
@@ -15,8 +18,6 @@ from __future__ import annotations
 
 import io
 import math
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from PIL import Image
 from reviewer.media.decode import detect_format
 from reviewer.media.errors import (
     CorruptFile,
+    DecodeMemoryExceeded,
     DecodeTimeout,
     EmptyFile,
     ImageTooLarge,
@@ -62,9 +64,12 @@ class VideoLimits:
     # Frames decoded to reach one position from its keyframe (a long GOP is refused beyond).
     max_frames_per_seek: int = 1200
     timeout_s: float = 10.0
+    # Address space a decoding worker process may add to its start-up size.
+    memory_mb: int = 1536
 
     def __post_init__(self) -> None:
-        for name in ("max_side", "max_pixels", "max_frames", "max_frames_per_seek"):
+        for name in ("max_side", "max_pixels", "max_frames", "max_frames_per_seek",
+                     "memory_mb"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")
         for name in ("max_duration_s", "max_fps", "timeout_s"):
@@ -170,6 +175,7 @@ class VideoReader:
     def __init__(self, data: bytes, limits: VideoLimits = DEFAULT_VIDEO_LIMITS) -> None:
         self.limits = limits
         self.frames_decoded = 0
+        self._other_packets: Callable[[Any], None] | None = None
         container_name = detect_video(data)
         if container_name == "MP4/MOV":
             _check_mp4_boxes(data)
@@ -217,7 +223,7 @@ class VideoReader:
             raise CorruptFile.because(f"the frame rate is implausible ({fps:g} per second)")
         duration = self._duration_s()
         if duration <= 0:
-            raise TruncatedFile("the video has no frames (it may be truncated)")
+            raise TruncatedFile("the file is cut short: the video has no frames")
         if duration > limits.max_duration_s:
             raise ImageTooLarge(
                 f"the video is longer than {format_time(limits.max_duration_s)}")
@@ -244,11 +250,21 @@ class VideoReader:
     def frame_interval_s(self) -> float:
         return 1.0 / self._fps
 
+    @property
+    def audio_streams(self) -> list[Any]:
+        return list(self._container.streams.audio)
+
+    @property
+    def start_offset_s(self) -> float:
+        """The container time of the video's first frame (times here start at 0)."""
+        return self._start
+
     def frame_at(self, position_s: float) -> DecodedFrame:
         """The frame shown at `position_s` (clamped to the video): seek to the keyframe
         before it, then decode forward to it."""
         position_s = min(max(0.0, position_s), self.info.duration_s)
         deadline = time.monotonic() + self.limits.timeout_s
+        self._other_packets = None
         self._seek(position_s)
         tolerance = 0.5 * self.frame_interval_s
         last: DecodedFrame | None = None
@@ -263,14 +279,21 @@ class VideoReader:
                     f"{self.limits.max_frames_per_seek} frames")
         if last is not None and position_s - last.time_s <= 0.5 + 2 * self.frame_interval_s:
             return last  # the end of the video
-        raise TruncatedFile(f"the video is truncated: it stops before "
-                            f"{format_time(position_s)} of {format_time(self.info.duration_s)}")
+        stops = format_time(last.time_s) if last is not None else format_time(0.0)
+        raise TruncatedFile(f"the file is cut short: the video stops at {stops} of "
+                            f"{format_time(self.info.duration_s)}")
 
-    def frames_from(self, position_s: float) -> Iterator[DecodedFrame]:
+    def frames_from(self, position_s: float, *,
+                    on_other_packet: Callable[[Any], None] | None = None,
+                    ) -> Iterator[DecodedFrame]:
         """Every frame from `position_s` to the end, for playback (no overall deadline:
-        the caller stops when it wants; each frame must decode within the timeout)."""
+        the caller stops when it wants; each frame must decode within the timeout).
+
+        With `on_other_packet`, the first audio track is read along with the picture and
+        each of its packets handed to it (for sound in step with the frames)."""
         position_s = min(max(0.0, position_s), self.info.duration_s)
         self._seek(position_s)
+        self._other_packets = on_other_packet
         tolerance = 0.5 * self.frame_interval_s
         skipped = 0
         while True:
@@ -295,9 +318,19 @@ class VideoReader:
             raise _as_media_error(exc) from exc
         self._decoding: Iterator[Any] | None = None
 
+    def _demux(self, other: Callable[[Any], None]) -> Iterator[Any]:
+        streams = [self._stream, *self._container.streams.audio[:1]]
+        for packet in self._container.demux(*streams):
+            if packet.stream is self._stream:
+                yield from packet.decode()
+            else:
+                other(packet)
+
     def _frames(self, deadline: float, *, resume: bool = False) -> Iterator[DecodedFrame]:
         if not resume or getattr(self, "_decoding", None) is None:
-            self._decoding = self._container.decode(self._stream)
+            other = self._other_packets
+            self._decoding = self._container.decode(self._stream) if other is None \
+                else self._demux(other)
         assert self._decoding is not None
         while True:
             if time.monotonic() > deadline:
@@ -337,30 +370,47 @@ def _check_mp4_boxes(data: bytes) -> None:
         header = 8
         if size == 1:
             if position + 16 > end:
-                raise TruncatedFile()
+                raise _cut_short(position + 16, end)
             size, header = int.from_bytes(data[position + 8:position + 16], "big"), 16
         elif size == 0:
             size = end - position
         if kind not in _MP4_TOP_LEVEL:
             return  # not a layout we know: leave it to the demuxer
-        if size < header or position + size > end:
-            raise TruncatedFile()
+        if size < header:
+            raise CorruptFile.because("the video's structure cannot be read")
+        if position + size > end:
+            raise _cut_short(position + size, end, has_index)
         has_index = has_index or kind in (b"moov", b"moof")
         position += size
-    if position != end or not has_index:
-        raise TruncatedFile()
+    if position != end:
+        raise _cut_short(position + 8, end, has_index)
+    if not has_index:
+        raise TruncatedFile("the file is cut short: the video's index (moov) is missing, "
+                            "as when an upload stops before it finishes")
+
+
+def _cut_short(needed: int, present: int, has_index: bool = False) -> TruncatedFile:
+    """How much of an MP4 is missing, for the reviewer."""
+    share = max(1, min(99, math.floor(100 * present / max(needed, 1))))
+    if has_index:
+        return TruncatedFile(f"the file is cut short: only {share}% of the video data is "
+                             f"there ({present:,} of {needed:,} bytes)")
+    return TruncatedFile(f"the file is cut short: it ends after {present:,} of {needed:,} "
+                         f"bytes, before the video's index (moov)")
 
 
 def _as_media_error(exc: BaseException) -> MediaError:
     if isinstance(exc, MediaError):
         return exc
     message = str(exc).lower()
-    if "moov atom not found" in message or "end of file" in message or "truncat" in message:
-        return TruncatedFile()
+    if "moov atom not found" in message:
+        return TruncatedFile("the file is cut short: the video's index (moov) is missing")
+    if "end of file" in message or "truncat" in message:
+        return TruncatedFile("the file is cut short: the data ends part-way")
     if isinstance(exc, av.error.InvalidDataError):
         return CorruptFile.because("the video data cannot be read")
     if isinstance(exc, MemoryError | av.error.MemoryError):
-        return ImageTooLarge("the video needs more memory than allowed")
+        return DecodeMemoryExceeded("decoding the video needed more memory than allowed")
     return CorruptFile.because("the video data cannot be decoded")
 
 
@@ -414,7 +464,7 @@ def frame_picture(data: bytes, position_s: float, view_size: tuple[int, int],
         return decoded.time_s, make(decoded.frame, view_size, settings)
 
 
-# --- playback ----------------------------------------------------------------------------
+# --- playback (decoded in `reviewer.media.video_worker.WorkerPlaybackStream`) ------------
 
 
 @dataclass(frozen=True)
@@ -427,77 +477,6 @@ class PlaybackFrame:
 
 
 END_OF_VIDEO = None
-
-
-class PlaybackStream:
-    """Decodes forward from a position into a small queue of blurred frames.
-
-    `run` is the producer (in a worker thread; `source` gives the file's bytes); the
-    player takes frames from `frames` at their time. Sharp frames are made only while
-    `want_sharp` is set (a reveal is under way). Frames already late by `clock_s` (the
-    player's position) are decoded but not rendered. `stop` ends the producer promptly;
-    so does a consumer gone silent.
-    """
-
-    def __init__(self, source: Callable[[], bytes | None], start_s: float,
-                 view_size: tuple[int, int], settings: RenditionSettings, *,
-                 sharp_size: tuple[int, int] | None = None,
-                 limits: VideoLimits = DEFAULT_VIDEO_LIMITS, queue_size: int = 6,
-                 idle_timeout_s: float = 10.0) -> None:
-        self._source = source
-        self.start_s = start_s
-        self.view_size = view_size
-        self.sharp_size = sharp_size or view_size
-        self.settings = settings
-        self.limits = limits
-        self.frames: queue.Queue[PlaybackFrame | None] = queue.Queue(maxsize=queue_size)
-        self.want_sharp = threading.Event()
-        self.clock_s = start_s
-        self.frames_skipped = 0
-        self._stop = threading.Event()
-        self._idle_timeout_s = idle_timeout_s
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    def run(self) -> int:
-        """Produce frames until the end, `stop`, or an error; returns frames produced."""
-        produced = 0
-        data = self._source()
-        if data is None:
-            raise MediaError("the media has not been downloaded to this workstation yet")
-        with VideoReader(data, self.limits) as reader:
-            late_by = 2 * reader.frame_interval_s
-            for decoded in reader.frames_from(self.start_s):
-                if self._stop.is_set():
-                    return produced
-                if decoded.time_s < self.clock_s - late_by:
-                    self.frames_skipped += 1
-                    continue
-                blurred = blurred_picture(decoded.frame, self.view_size, self.settings)
-                sharp = sharp_picture(decoded.frame, self.sharp_size, self.settings) \
-                    if self.want_sharp.is_set() else None
-                if not self._put(PlaybackFrame(decoded.time_s, blurred, sharp)):
-                    return produced
-                produced += 1
-        self._put(END_OF_VIDEO)
-        return produced
-
-    def _put(self, item: PlaybackFrame | None) -> bool:
-        waited = 0.0
-        while not self._stop.is_set():
-            try:
-                self.frames.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                waited += 0.05
-                if waited > self._idle_timeout_s:
-                    self._stop.set()
-        return False
 
 
 def evenly_spaced(duration_s: float, count: int) -> list[float]:

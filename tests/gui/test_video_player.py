@@ -1,6 +1,8 @@
 """Video in the media viewer, judged from the pixels it paints and the ledger it feeds:
 blurred from the first frame and through playback, never playing or sounding by itself,
-the storyboard seeks, and a bad video is named, not shown.
+the storyboard seeks and follows the player's size, sound is decoded only when unmuted (and
+the player says so when there is no device to play it on), and a bad video, or one that
+exhausts its decoder's memory, is named, not shown.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
 
 from reviewer.clock import ManualClock
 from reviewer.media.render import Renderer, RenditionCache, RenditionSettings
 from reviewer.media.synthetic import make_demo_image
 from reviewer.media.synthetic_video import make_bad_videos, make_demo_video
-from reviewer.media.video import VideoReader, sharp_picture
+from reviewer.media.video import VideoLimits, VideoReader, sharp_picture
 from reviewer.taxonomy import load_taxonomy
 from reviewer.wellness import ExposureLedger
 from ui.tasks import TaskRunner
@@ -129,6 +132,7 @@ def rig(qtbot):
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     rig = Rig(viewer, clock, ledger, media, tasks)
+    rig.window = window
     yield rig
     viewer.video.pause()
     tasks.wait_for_done(10_000)
@@ -294,9 +298,9 @@ def test_video_cut_off_part_way_shows_its_start_blurred_but_does_not_play(qtbot,
     rig.wait_shown(qtbot)
     player = rig.viewer.video
     qtbot.waitUntil(lambda: player.error is not None, timeout=10_000)
-    assert player.error.startswith("the video is truncated: it stops before")
-    assert player.info_label.text().startswith("This video cannot be played: the video is "
-                                               "truncated")
+    assert player.error.startswith("the file is cut short: the video stops at 0:01.")
+    assert player.info_label.text().startswith("This video cannot be played: the file is "
+                                               "cut short")
     assert energy(grab(rig.viewer).crop(rig.image_box())) < 3.0
     player.play()
     assert not player.playing
@@ -347,3 +351,74 @@ def test_new_blur_settings_apply_to_playback_and_storyboard(qtbot, rig, checker_
     qtbot.waitUntil(lambda: len(player.storyboard_frames) == 12
                     and player.storyboard_frames[0].picture.mode == "RGB", timeout=10_000)
     player.pause()
+
+
+def test_sound_is_decoded_only_when_unmuted_and_a_missing_device_is_named(qtbot, rig,
+                                                                          checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_shown(qtbot)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    player.play()
+    qtbot.waitUntil(lambda: player.frames_shown >= 3, timeout=10_000)
+    stream = player._stream
+    assert stream is not None and stream.audio_spec is None  # muted: no sound decoded
+    assert stream.audio_bytes == 0 and player.audio_label.text() == ""
+    rig.viewer.canvas.setFocus()
+    qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_M)
+    assert not player.muted and player.playing
+    shown = player.frames_shown
+    if QMediaDevices.defaultAudioOutput().isNull():
+        # A machine without sound (as CI): said plainly, and the video plays on.
+        assert player.audio_label.text() == "No audio device"
+        assert player._stream.audio_spec is None
+        qtbot.waitUntil(lambda: player.frames_shown >= shown + 3, timeout=10_000)
+    else:
+        assert player._stream.audio_spec is not None and player.audio_label.text() == ""
+        qtbot.waitUntil(lambda: player.audio.bytes_written > 0, timeout=10_000)
+    player.set_speed(2.0)
+    assert player.audio_label.text() == "No sound at 2×"
+    assert not player.audio.playing
+    player.pause()
+
+
+def test_storyboard_is_re_rendered_for_a_new_size(qtbot, rig, checker_video):
+    rig.show(qtbot, checker_video)
+    rig.wait_storyboard(qtbot)
+    player = rig.viewer.video
+    old_size = player.thumb_size
+    old_frames = list(player.storyboard_frames)
+    rig.window.resize(1800, 800)
+    qtbot.waitUntil(lambda: player.thumb_size.width() > old_size.width() * 1.1
+                    and len(player.storyboard_frames) == player.storyboard_count, timeout=10_000)
+    rig.wait_storyboard(qtbot)
+    new_size = player.thumb_size
+    assert new_size.width() / new_size.height() == pytest.approx(160 / 120, abs=0.05)
+    for button, frame, old in zip(player.storyboard_buttons(), player.storyboard_frames,
+                                  old_frames, strict=True):
+        assert button.iconSize() == new_size
+        assert not button.icon().isNull()
+        assert frame is not old  # rendered again, blurred for the size shown
+        assert frame.position_s == old.position_s
+        assert energy(frame.picture) < 3.0
+    # The new size is shown: each icon fills its larger box (in the video's shape).
+    for button in player.storyboard_buttons():
+        pixmap = button.icon().pixmap(new_size)
+        assert abs(pixmap.width() - new_size.width()) <= 2  # the picture's own aspect,
+        assert abs(pixmap.height() - new_size.height()) <= 2  # rounded
+
+
+def test_a_video_that_exhausts_its_decoders_memory_is_named_and_the_app_goes_on(qtbot, rig):
+    rig.viewer.video.limits = VideoLimits(memory_mb=16)
+    big = make_demo_video(random.Random(9), (1920, 1080), 0.3, 10, audio=False)
+    rig.show(qtbot, big)
+    qtbot.waitUntil(lambda: "could not be shown" in rig.viewer.canvas.message, timeout=10_000)
+    assert "more than the 16 MB of memory allowed" in rig.viewer.canvas.message
+    player = rig.viewer.video
+    qtbot.waitUntil(lambda: player.error is not None, timeout=10_000)
+    assert "16 MB of memory" in player.info_label.text()
+    # Only the worker went: with the usual limits the same viewer shows the next video.
+    rig.viewer.video.limits = VideoLimits()
+    rig.show(qtbot, big)
+    rig.wait_shown(qtbot)
+    assert player.error is None
