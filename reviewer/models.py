@@ -495,6 +495,134 @@ class ChangeCounter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# --- quality auditing (reviewer.qa) -----------------------------------------------------------
+# Every qa_ table names whose row it is: ``auditor_id`` (who audits, drew or set it) and/or
+# ``reviewer_id`` (whose decision it is about), for row-level policies on the backend.
+
+QA_METHODS = ("random", "severe", "new_reviewer", "targeted", "golden", "calibration")
+QA_REASON_CATEGORIES = ("policy_misread", "wrong_action", "missed_context", "evidence",
+                        "other")
+
+
+class QaCalibration(Synced, Base):
+    """A calibration session: the same cases to many reviewers, to measure their agreement."""
+
+    __tablename__ = "qa_calibration"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status"),)
+
+
+class QaCalibrationMember(Synced, Base):
+    __tablename__ = "qa_calibration_member"
+
+    calibration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("qa_calibration.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), primary_key=True)
+
+
+class QaSample(Synced, Base):
+    """One decision drawn for a blind re-review, or one case of a calibration session.
+
+    ``auditor_id`` re-reviews it; ``reviewer_id`` made the decision (None for a calibration
+    item, which has no decision). How it was drawn is kept (method, rate, seed, draw), so
+    that `reviewer.qa.sampling.redraw_audit_sample` with the seed gives it again.
+    """
+
+    __tablename__ = "qa_sample"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decision.id"), index=True)
+    reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    rate: Mapped[float | None] = mapped_column(Float)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    draw: Mapped[float | None] = mapped_column(Float)
+    drawn_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"))
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+    calibration_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("qa_calibration.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+
+    __table_args__ = (
+        CheckConstraint(
+            "method IN ('random', 'severe', 'new_reviewer', 'targeted', 'golden', "
+            "'calibration')", name="method"),
+        CheckConstraint("status IN ('pending', 'reviewed', 'cancelled')", name="status"),
+        UniqueConstraint("decision_id", "auditor_id"),
+        UniqueConstraint("calibration_id", "case_id", "auditor_id"),
+    )
+
+
+class QaReview(Synced, Base):
+    """An auditor's blind decision on a sample, then their verdict on the original.
+
+    The blind part (policy, action, rationale) is fixed before the original is shown; the
+    verdict (agrees, reason category, feedback) follows. Never edited after the verdict.
+    """
+
+    __tablename__ = "qa_review"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("qa_sample.id"), unique=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decision.id"))
+    policy_code: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    agrees: Mapped[bool | None] = mapped_column(Boolean)
+    reason_category: Mapped[str | None] = mapped_column(String(32))
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    verdict_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(
+            "reason_category IS NULL OR reason_category IN ('policy_misread', 'wrong_action', "
+            "'missed_context', 'evidence', 'other')", name="reason_category"),
+    )
+
+
+class QaGolden(Synced, Base):
+    """A golden case: its known correct decision. Never shown to the reviewers who get it."""
+
+    __tablename__ = "qa_golden"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), primary_key=True)
+    policy_code: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    auditor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class QaGoldenScore(Synced, Base):
+    """A reviewer's decision on a golden case, scored by the backend when it arrives."""
+
+    __tablename__ = "qa_golden_score"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
+    decision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("decision.id"), unique=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    match: Mapped[str] = mapped_column(String(16))
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("match IN ('exact', 'policy_only', 'action_only', 'neither')",
+                        name="match"),
+    )
+
+
 SYNCED_MODELS: tuple[type[Base], ...] = (
     Team,
     Reviewer,
@@ -510,5 +638,11 @@ SYNCED_MODELS: tuple[type[Base], ...] = (
     SecondReview,
     Response,
     WellnessSummary,
+    QaCalibration,
+    QaCalibrationMember,
+    QaSample,
+    QaReview,
+    QaGolden,
+    QaGoldenScore,
 )
 """Tables pulled from the backend, in an order that satisfies foreign keys."""

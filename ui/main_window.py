@@ -34,10 +34,13 @@ from reviewer.sync.outbox import get_state, pending_count
 from reviewer.vocabulary import Role
 from reviewer.workstation import Workstation
 from ui.about import AboutDialog
+from ui.case_report import export_case_report
 from ui.enforcement_actions import install_enforcement_actions
 from ui.enforcement_panel import EnforcementPanel
+from ui.qa_review import install_quality_actions
 from ui.queue_filters import QueueFilterBar
 from ui.queue_model import CaseQueueModel
+from ui.reports_view import ReportsWindow
 from ui.tasks import TaskRunner
 from ui.travel_dialog import TravelDialog
 from ui.viewer import MediaViewer
@@ -62,6 +65,8 @@ class MainWindow(QMainWindow):
         self.workstation = workstation
         self.tasks = tasks
         self.settings = settings
+        self.renderer = renderer
+        self.reports_window: ReportsWindow | None = None
         self.lease: Lease | None = None
         self._syncing = False
         self._sync_again = False
@@ -158,6 +163,7 @@ class MainWindow(QMainWindow):
         self.restore_layout()
         self.queue_view.setFocus()
         install_enforcement_actions(self)
+        install_quality_actions(self)  # Quality menu: Audit (Ctrl+Shift+A), My quality
         help_menu = self.menuBar().addMenu("&Help")  # last, after the Decision menu
         about_action = help_menu.addAction("&About Reviewer Workstation…")
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
@@ -219,6 +225,9 @@ class MainWindow(QMainWindow):
         case_menu.addSeparator()
         self._action(case_menu, "Prepare for &travel…", "Ctrl+Shift+T", self.prepare_travel)
         self._action(case_menu, "My &wellbeing…", "Ctrl+Shift+W", self.show_wellbeing)
+        self._action(case_menu, "Case investigation &report (PDF)…", "Ctrl+P",
+                     self.export_case_report)
+        self._action(case_menu, "Reports and charts…", "Ctrl+Alt+R", self.show_reports)
         self._action(case_menu, "Take a &break now", "Ctrl+Shift+B", self.wellness.start_break)
         case_menu.addSeparator()
         self.sync_action = self._action(case_menu, "S&ync now", "F5", self.start_sync)
@@ -274,6 +283,23 @@ class MainWindow(QMainWindow):
         dialog = WellbeingDialog(self.wellness, self.role, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def export_case_report(self, path=None) -> None:  # type: ignore[no-untyped-def]
+        """A PDF of the current case with blurred thumbnails only (ui/case_report.py)."""
+        case_id = self.current_case_id()
+        if case_id is None:
+            self.statusBar().showMessage("Select a case to make its report.", 5000)
+            return
+        export_case_report(self, self.workstation, self.tasks, self.renderer, case_id, path,
+                           on_done=lambda message: self.statusBar().showMessage(message, 15000))
+
+    def show_reports(self) -> None:
+        if self.reports_window is None:
+            self.reports_window = ReportsWindow(
+                self.workstation.replica.sessions, self.workstation.clock, self.tasks,
+                {area.code: area.name for area in self.workstation.taxonomy.areas}, self)
+        self.reports_window.show()
+        self.reports_window.activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         self.wellness.close()
