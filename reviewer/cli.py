@@ -14,8 +14,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from reviewer import __version__
+from reviewer.backend_security import UserAdminError
 from reviewer.clock import SystemClock
 from reviewer.demo import seed_demo
+from reviewer.devices import DeviceError
+from reviewer.qa.commands import add_qa_commands
+from reviewer.qa.store import QaRefused
 from reviewer.statements import MappingError
 from reviewer.store import (
     BackendError,
@@ -48,7 +52,7 @@ def cmd_init_backend(args: argparse.Namespace) -> int:
     """Create the schema on an empty database or upgrade it; never touches a newer one."""
     from reviewer.store import current_revision, describe, head_revision, make_engine
 
-    url = args.url or sqlite_url(DataPaths(args.data_dir).ensure().backend)
+    url = args.backend or args.url or sqlite_url(DataPaths(args.data_dir).ensure().backend)
     engine = make_engine(url)
     try:
         with talking_to(engine.url):
@@ -195,6 +199,104 @@ def cmd_export_statements(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_password() -> str:
+    """REVIEWER_NEW_PASSWORD for scripts, else asked twice on the terminal (never echoed)."""
+    import getpass
+    import os
+
+    from reviewer.backend_security import UserAdminError, check_password
+
+    given = os.environ.get("REVIEWER_NEW_PASSWORD")
+    if given is not None:
+        return check_password(given)
+    if not sys.stdin.isatty():
+        raise UserAdminError("no terminal to ask for the password on: set "
+                             "REVIEWER_NEW_PASSWORD for scripts")
+    first = check_password(getpass.getpass("New password: "))
+    if getpass.getpass("Repeat the password: ") != first:
+        raise UserAdminError("the passwords differ; nothing was changed")
+    return first
+
+
+def _team_backend(url: str):  # type: ignore[no-untyped-def]
+    from reviewer.store import make_engine
+
+    engine = make_engine(url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        raise BackendError("accounts and devices live on a PostgreSQL team backend: "
+                           "give its URL with --backend")
+    return engine
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    """A person's login role, in the group of their role, with their reviewer account."""
+    from reviewer.backend_security import check_username, create_user
+
+    check_username(args.name)
+    password = _new_password()
+    engine = _team_backend(args.backend)
+    try:
+        with talking_to(engine.url), engine.begin() as connection:
+            create_user(connection, args.name, role=args.role, teams=args.team or [],
+                        display_name=args.display_name or args.name, password=password)
+    finally:
+        engine.dispose()
+    print(f"created {args.role} {args.name} (teams: {', '.join(args.team or []) or 'none'})")
+    return 0
+
+
+def cmd_disable_user(args: argparse.Namespace) -> int:
+    from reviewer.backend_security import disable_user
+
+    engine = _team_backend(args.backend)
+    try:
+        with talking_to(engine.url), engine.connect() as connection:
+            report = disable_user(connection, args.name, commit=connection.commit)
+    finally:
+        engine.dispose()
+    print(f"disabled {args.name}: {report.sessions_ended} open sessions ended, "
+          f"{report.leases_released} leases returned to the queue")
+    return 0
+
+
+def cmd_revoke_device(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from reviewer.devices import revoke_device
+
+    engine = _team_backend(args.backend)
+    try:
+        with talking_to(engine.url), Session(engine) as session:
+            status = revoke_device(session, args.client_id, by=args.by)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"revoked device {args.client_id} at {status.revoked_at:%Y-%m-%d %H:%M} UTC; "
+          "its pushes are refused and it wipes its replica at its next sync")
+    return 0
+
+
+def cmd_list_devices(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from reviewer.devices import list_devices
+
+    engine = _team_backend(args.backend)
+    try:
+        with talking_to(engine.url), Session(engine) as session:
+            rows = list_devices(session)
+    finally:
+        engine.dispose()
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        print(f"{row.client_id}  {row.username}  last seen {row.last_seen_at:%Y-%m-%d %H:%M}"
+              f"  {state}")
+    if not rows:
+        print("no devices have synced with this backend yet")
+    return 0
+
+
 def cmd_check_dsa_mapping(args: argparse.Namespace) -> int:
     from reviewer.statements import load_dsa_mapping
 
@@ -262,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init-backend", help="create or upgrade a backend schema")
     init.add_argument("url", nargs="?", help="SQLAlchemy URL (default: the embedded backend)")
+    init.add_argument("--backend", default=None, metavar="URL",
+                      help="the same as the URL argument")
     init.set_defaults(func=cmd_init_backend)
 
     seed = commands.add_parser("seed-demo", help="add synthetic demo cases to the backend")
@@ -310,9 +414,49 @@ def build_parser() -> argparse.ArgumentParser:
                         help="who exports, for the audit log (default: admin)")
     export.add_argument("--mapping", default=None, metavar="FILE",
                         help="DSA mapping (default: the shipped resources/dsa_mapping.toml)")
-    export.add_argument("--backend-url", default=None, metavar="URL",
+    export.add_argument("--backend", "--backend-url", dest="backend_url", default=None,
+                        metavar="URL",
                         help="SQLAlchemy URL of the backend (default: the embedded one)")
     export.set_defaults(func=cmd_export_statements)
+
+    def team_backend(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--backend", "--backend-url", dest="backend", required=True,
+                             metavar="URL", help="the team backend (postgresql://...), "
+                                                 "as its owner role")
+
+    create_user = commands.add_parser(
+        "create-user", help="create a person's login role and reviewer account",
+        description="Create a PostgreSQL login role NAME in the group role of --role and its "
+                    "reviewer account in the teams given. The password is asked twice on the "
+                    "terminal, or read from REVIEWER_NEW_PASSWORD; only its SCRAM-SHA-256 "
+                    "verifier is sent to the server.")
+    create_user.add_argument("name", metavar="NAME")
+    create_user.add_argument("--role", required=True,
+                             choices=("reviewer", "auditor", "lead", "admin"))
+    create_user.add_argument("--team", action="append", metavar="TEAM",
+                             help="a team code; repeat for several teams")
+    create_user.add_argument("--display-name", default=None, help="the name people see")
+    team_backend(create_user)
+    create_user.set_defaults(func=cmd_create_user)
+
+    disable_user = commands.add_parser(
+        "disable-user", help="take a person's access away at once",
+        description="The role can no longer log in, the account is inactive, its open "
+                    "sessions are ended and its leases go back to the queue.")
+    disable_user.add_argument("name", metavar="NAME")
+    team_backend(disable_user)
+    disable_user.set_defaults(func=cmd_disable_user)
+
+    revoke = commands.add_parser(
+        "revoke-device", help="cut off one workstation: it wipes its replica on next sync")
+    revoke.add_argument("client_id", metavar="CLIENT_ID")
+    revoke.add_argument("--by", default="admin", help="who revokes it, for the record")
+    team_backend(revoke)
+    revoke.set_defaults(func=cmd_revoke_device)
+
+    devices = commands.add_parser("list-devices", help="the workstations known to a backend")
+    team_backend(devices)
+    devices.set_defaults(func=cmd_list_devices)
 
     mapping = commands.add_parser("check-dsa-mapping",
                                   help="validate the DSA statement-of-reasons mapping")
@@ -326,16 +470,21 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--database", choices=("replica", "backend", "both"), default="both",
                         help="which database to check (default: both)")
     verify.set_defaults(func=cmd_verify_audit_log)
+
+    add_qa_commands(commands, _day)  # qa-sample, qa-golden, qa-calibration (reviewer/qa)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None,
+         parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one command; ``parser`` is `build_parser()` with more commands (ui/admin_cli.py)."""
+    args = (parser or build_parser()).parse_args(argv)
     if args.data_dir is None:
         args.data_dir = default_data_dir()
     try:
         return int(args.func(args))
-    except (TaxonomyError, SchemaVersionError, MappingError, BackendError) as error:
+    except (TaxonomyError, SchemaVersionError, MappingError, BackendError, UserAdminError,
+            DeviceError, QaRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
@@ -59,9 +60,18 @@ def _event(session: Session, case: Case, kind: str, version: int, now: datetime,
 
 
 def expire_leases(session: Session, now: datetime) -> int:
-    """Return every case whose lease ran out to the queue."""
+    """Return every case whose lease ran out to the queue.
+
+    On PostgreSQL a lease has also run out by the server's clock: a workstation whose clock
+    is ahead never frees a colleague's lease early (the backend refuses that; see
+    reviewer.backend_security).
+    """
+    deadline: Any = now
+    if session.get_bind().dialect.name == "postgresql":
+        deadline = func.least(now, func.now())
     expired = session.scalars(
-        select(Case).where(Case.status == CaseStatus.LEASED.value, Case.lease_expires_at <= now)
+        select(Case).where(Case.status == CaseStatus.LEASED.value,
+                           Case.lease_expires_at <= deadline)
         .with_for_update(skip_locked=True)
     ).all()
     if not expired:

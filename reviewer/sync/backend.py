@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, any_, bindparam, insert, select, update
+from sqlalchemy import JSON, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -47,6 +47,7 @@ from reviewer.models import (
     WellnessSummary,
     utcnow,
 )
+from reviewer.qa.apply import QA_APPLIERS, score_golden_decisions
 from reviewer.vocabulary import CaseStatus, EscalationTeam, Urgency
 
 
@@ -76,7 +77,13 @@ class MutationRejected(Exception):
 
 
 def next_change_version(session: Session) -> int:
-    """Take the next change version; the row lock orders concurrent writers."""
+    """Take the next change version; the row lock orders concurrent writers.
+
+    On PostgreSQL through ``rw_next_change_version()`` (reviewer.backend_security): the
+    app's roles may not write the counter themselves, only take the next value.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.scalar(text("SELECT rw_next_change_version()")))
     value = session.scalar(
         update(ChangeCounter)
         .where(ChangeCounter.id == 1)
@@ -159,19 +166,27 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
             change_version=version,
         )
     )
+    # The decision is written while the lease it was made under still shows on the case
+    # (the backend's row-level security checks it against the lease).
+    session.flush()
     # A stale decision is kept for a lead, but the case stays with its current holder.
     if not (already_decided or stale):
         case.status = CaseStatus.DECIDED.value
         case.lease_holder_id = None
         case.lease_expires_at = None
-        for escalation in session.scalars(
-            select(Escalation).where(Escalation.case_id == case.id,
-                                     Escalation.resolved_at.is_(None))
-        ):
-            escalation.resolved_at = created_at
-            escalation.change_version = version
+        open_escalations = list(session.scalars(
+            select(Escalation.id).where(Escalation.case_id == case.id,
+                                        Escalation.resolved_at.is_(None))))
+    else:
+        open_escalations = []
     case.updated_at = created_at
     case.change_version = version
+    if open_escalations:
+        session.flush()  # the case is decided before its escalations are resolved
+        _resolve_escalations(session, [
+            {"id": escalation_id, "resolved_at": created_at, "change_version": version}
+            for escalation_id in open_escalations])
+        session.expire_all()
 
 
 def _apply_note(session: Session, payload: dict[str, Any], version: int) -> None:
@@ -214,6 +229,7 @@ def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -
             change_version=version,
         )
     )
+    session.flush()  # before the case moves: row security lets its author follow the case
     if case.status not in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value):
         queue = destination_queue(session, to_team)
         if queue is not None:
@@ -305,11 +321,58 @@ APPLIERS = {
     "response": _apply_response,
     "audit": _apply_audit_only,
     "wellness_summary": _apply_wellness_summary,
+    **QA_APPLIERS,  # qa_review, qa_verdict, qa_samples (reviewer/qa/apply.py)
 }
 
 
 def _first_line(error: DBAPIError) -> str:
     return str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+
+
+def _not_permitted(error: DBAPIError) -> bool:
+    """PostgreSQL refused the write for the connected role: a privilege, a row-level
+    security policy or a guard trigger (SQLSTATE 42501). The mutation is rejected."""
+    return getattr(error.orig, "sqlstate", None) == "42501"
+
+
+def _pg_score_golden(session: Session, decision_ids: list[Any], version: int) -> None:
+    ids = []
+    for value in decision_ids:
+        with contextlib.suppress(ValueError, TypeError):
+            ids.append(uuid.UUID(str(value)))
+    if not ids or version <= 0:
+        return
+    session.flush()
+    session.execute(
+        text("SELECT rw_score_golden(:ids, :version)").bindparams(
+            bindparam("ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True)))),
+        {"ids": ids, "version": version})
+
+
+def _resolve_escalations(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Mark open escalations resolved by the decision that decided their case.
+
+    On PostgreSQL through ``rw_resolve_escalations`` (no app role may update an escalation
+    itself); elsewhere a plain update.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT rw_resolve_escalations(:ids, :at, :versions)").bindparams(
+                bindparam("ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True))),
+                bindparam("at", type_=postgresql.ARRAY(postgresql.TIMESTAMP(timezone=True))),
+                bindparam("versions", type_=postgresql.ARRAY(postgresql.BIGINT)),
+            ),
+            {"ids": [row["id"] for row in rows], "at": [row["resolved_at"] for row in rows],
+             "versions": [row["change_version"] for row in rows]})
+        return
+    table = Escalation.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("b_id"))
+        .values(resolved_at=bindparam("b_resolved_at"),
+                change_version=bindparam("b_change_version")),
+        [{f"b_{name}": value for name, value in row.items()} for row in rows])
 
 
 # -- applying a pushed batch ------------------------------------------------------------------
@@ -370,6 +433,10 @@ def _apply_one(session: Session, mutation: Mutation, sha: str,
                                  mutation.payload.get("audit") or [])
     except AuditEntryRefused as refusal:
         outcome, reason = "rejected", str(refusal)
+    except DBAPIError as error:
+        if not _not_permitted(error):
+            raise
+        outcome, reason = "rejected", f"the backend refused it: {_first_line(error)}"
     if outcome == "applied":
         try:
             with session.begin_nested():
@@ -385,6 +452,10 @@ def _apply_one(session: Session, mutation: Mutation, sha: str,
             outcome, reason = "rejected", f"the backend refused a value: {_first_line(error)}"
         except (ValueError, TypeError) as error:  # a malformed value in the payload
             outcome, reason = "rejected", f"a value in the change is malformed: {error}"
+        except DBAPIError as error:  # e.g. not permitted for this reviewer's role
+            if not _not_permitted(error):
+                raise
+            outcome, reason = "rejected", f"the backend refused it: {_first_line(error)}"
     session.add(
         AppliedMutation(
             mutation_id=mutation.mutation_id,
@@ -626,19 +697,21 @@ def _write_run(session: Session, writes: _Writes, state: _BatchState) -> None:
               "change_version": case.change_version}
              for case_id, case in state.cases.items() if case.touched]
     inserts = ((AuditLogEntry.__table__, writes.audit), (Decision.__table__, writes.decisions))
-    updates = ((Escalation.__table__, writes.escalations), (Case.__table__, cases))
+    # Decisions first, then their cases, then the escalations those decisions resolve: the
+    # order the backend's row-level security checks them in (see _apply_decision).
     if session.get_bind().dialect.name == "postgresql":
         connection = session.connection()
         for table, rows in inserts:
             _pg_insert(connection, table, rows)
-        for table, rows in updates:
-            _pg_update(connection, table, rows)
+        _pg_update(connection, Case.__table__, cases)
+        _resolve_escalations(session, writes.escalations)
         _pg_insert(connection, AppliedMutation.__table__, writes.applied)
         return
     for table, rows in inserts:
         if rows:
             session.execute(insert(table), rows)
-    for table, rows in updates:
+    _resolve_escalations(session, writes.escalations)
+    for table, rows in ((Case.__table__, cases),):
         if rows:
             names = [name for name in rows[0] if name != "id"]
             session.execute(
@@ -708,7 +781,7 @@ def _apply_run(session: Session, run: Sequence[tuple[int, Mutation, str]], versi
             with session.begin_nested():
                 _write_run(session, writes, state)
         except DBAPIError as error:
-            if not isinstance(error, IntegrityError | DataError):
+            if not (isinstance(error, IntegrityError | DataError) or _not_permitted(error)):
                 raise
             outcomes = None  # rolled back: one by one, so only the bad one is rejected
         else:
@@ -779,6 +852,16 @@ def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[Mut
         known[mutation.mutation_id] = (sha, outcome, reason)
         results[index] = MutationResult(mutation.mutation_id, outcome, reason)
     finish_run()
+    # Decisions on golden cases are scored as they arrive (reviewer/qa/apply.py; on
+    # PostgreSQL by rw_score_golden, since the reviewer pushing may not read golden answers).
+    decided = [
+        mutation.payload.get("id") for mutation, result in zip(batch, results, strict=True)
+        if mutation.kind == "decision" and result is not None and result.outcome == "applied"
+    ]
+    if decided and session.get_bind().dialect.name == "postgresql":
+        _pg_score_golden(session, decided, version)
+    else:
+        score_golden_decisions(session, decided, version)
     return [result for result in results if result is not None]
 
 

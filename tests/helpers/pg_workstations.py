@@ -62,3 +62,55 @@ def open_case_ids(database: Database, limit: int | None = None) -> list[uuid.UUI
 def count(database: Database, model: type, *where: object) -> int:
     with database.sessions() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+# -- per-person login roles (reviewer.backend_security) ------------------------------------
+
+LOGIN_PASSWORD = "a long test passphrase 42"
+
+
+def create_login(url: URL | str, name: str, *, role: str, teams: list[str],
+                 password: str = LOGIN_PASSWORD) -> URL:
+    """Create a login role and its reviewer account (as the owner at ``url``); returns the
+    URL to connect as that person."""
+    from reviewer.backend_security import create_user
+    from reviewer.store import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            create_user(connection, name, role=role, teams=teams, display_name=name.title(),
+                        password=password)
+    finally:
+        engine.dispose()
+    return login_url(url, name, password)
+
+
+def login_url(url: URL | str, name: str, password: str = LOGIN_PASSWORD) -> URL:
+    from reviewer.store import normalise_url
+
+    return normalise_url(url).set(username=name, password=password)
+
+
+def drop_logins(server_url: URL, names: list[str]) -> None:
+    """Remove login roles a test made (roles belong to the whole server, not its database)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for name in names:
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM "
+                                        "pg_stat_activity WHERE usename = :n"), {"n": name})
+                connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
+    finally:
+        engine.dispose()
+
+
+def check_in_device(workstation: Workstation, username: str) -> None:
+    """Register the workstation's device as its reviewer (the sync engine does this at the
+    start of every sync; calling it again is harmless)."""
+    from reviewer.devices import check_in
+
+    with workstation.backend.writing() as session:
+        check_in(session, workstation.client_id, username, workstation.clock.now())

@@ -85,3 +85,15 @@ def test_check_taxonomy_names_file_and_line(tmp_path, capsys):
     assert f"{broken}:4" in err
     assert main(["check-taxonomy"]) == 0
     assert "policy areas" in capsys.readouterr().out
+
+
+def test_account_commands_need_a_postgresql_team_backend(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REVIEWER_NEW_PASSWORD", "a long enough passphrase")
+    embedded = sqlite_url(tmp_path / "backend.sqlite")
+    for command in (["create-user", "amara", "--role", "reviewer", "--team", "integrity"],
+                    ["disable-user", "amara"], ["revoke-device", "ws-1"], ["list-devices"]):
+        assert main([*command, "--backend", embedded]) == 2
+        assert "PostgreSQL team backend" in capsys.readouterr().err
+    assert main(["create-user", "amara", "--role", "reviewer", "--team", "integrity",
+                 "--backend-url", embedded]) == 2  # the old spelling is an alias
+    assert "PostgreSQL team backend" in capsys.readouterr().err
