@@ -71,18 +71,35 @@ ORDERS = (("ascending", Qt.SortOrder.AscendingOrder), ("descending", Qt.SortOrde
 # -- seeding --------------------------------------------------------------------------------
 
 
+PLAIN = False
+"""--plain: the replica unencrypted, as before it became an SQLCipher database."""
+
+
+def open_replica(paths: DataPaths) -> Database:
+    """The replica as the app opens it: SQLCipher, keyed from the OS keyring (--plain: not)."""
+    if PLAIN:
+        return Database.open(sqlite_url(paths.ensure().replica))
+    from reviewer import secrets
+    from reviewer.replica import open_encrypted
+
+    root = paths.ensure().root
+    key = secrets.load_replica_key(root) or secrets.create_replica_key(root)
+    return open_encrypted(paths.replica, key)
+
+
 def replica_counts(paths: DataPaths) -> tuple[int, int]:
     """(cases, open cases) in the replica; (0, 0) when there is none yet."""
     if not paths.replica.exists():
         return 0, 0
-    marks = ", ".join("?" for _ in OPEN_STATUSES)
-    with contextlib.closing(sqlite3.connect(paths.replica)) as connection:
-        try:
-            return connection.execute(
+    marks = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+    replica = open_replica(paths)
+    try:
+        with replica.engine.connect() as connection:
+            return tuple(connection.exec_driver_sql(
                 f"SELECT count(*), count(*) FILTER (WHERE status IN ({marks})) "
-                f"FROM review_case", OPEN_STATUSES).fetchone()
-        except sqlite3.OperationalError:  # no schema yet
-            return 0, 0
+                f"FROM review_case").one())  # type: ignore[return-value]
+    finally:
+        replica.dispose()
 
 
 def seed(paths: DataPaths, cases: int, via_sync: bool) -> None:
@@ -99,7 +116,8 @@ def seed(paths: DataPaths, cases: int, via_sync: bool) -> None:
     else:
         how = "reviewer.bulk (straight into the replica, indexes built once at the end)"
         command = [sys.executable, str(Path(__file__).resolve()), "--seed-only",
-                   "--data-dir", str(paths.root), "--cases", str(missing)]
+                   "--data-dir", str(paths.root), "--cases", str(missing),
+                   *(["--plain"] if PLAIN else [])]
     print(f"seeding {missing:,} cases with {how}", flush=True)
     started = time.perf_counter()
     subprocess.run(command, check=True)
@@ -112,7 +130,7 @@ def seed_only(paths: DataPaths, cases: int) -> None:
     def progress(done: int, total: int) -> None:
         print(f"  {done:,}/{total:,} cases written", file=sys.stderr, flush=True)
 
-    replica = Database.open(sqlite_url(paths.ensure().replica))
+    replica = open_replica(paths)
     try:
         summary = seed_replica_cases(
             replica, load_taxonomy(), SystemClock(), random.Random(SEED), cases=cases,
@@ -374,7 +392,9 @@ def run(args: argparse.Namespace) -> None:
     paths = DataPaths(args.data_dir).ensure()
     seed(paths, args.cases, args.seed_via_sync)
     total, open_cases = replica_counts(paths)
-    replica = Database.open(sqlite_url(paths.replica))
+    replica = open_replica(paths)
+    kind = "plain SQLite (--plain)" if PLAIN else "SQLCipher, raw key from the keyring"
+    print(f"replica: {kind}")
     bench = QueueBench(QApplication([]), replica)
     try:
         measure_and_report(bench, args, total, open_cases)
@@ -433,8 +453,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the QStandardItemModel baseline")
     parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--plain", action="store_true",
+                        help="an unencrypted replica, as before SQLCipher (for comparison); "
+                             "by default the replica is encrypted with a key from the OS "
+                             "keyring, as in the app")
     args = parser.parse_args(argv)
     args.runs = max(1, args.runs)
+    global PLAIN
+    PLAIN = args.plain
 
     temporary = args.data_dir is None and not args.keep
     if args.data_dir is None:

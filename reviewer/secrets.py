@@ -108,26 +108,37 @@ def forget_password(backend: str, username: str) -> None:
     _delete(_password_entry(backend, username))
 
 
-def _replica_entry(data_dir: Path) -> str:
-    # One key per data directory; the entry name does not reveal the path itself.
+REPLICA_FILE = "replica.sqlite"
+
+
+def _replica_entry(data_dir: Path, name: str = REPLICA_FILE) -> str:
+    # One key per database file of a data directory; the entry name does not reveal the
+    # path itself. The replica's entry keeps the name it always had.
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:32]
-    return f"replica-key:{digest}"
+    entry = f"replica-key:{digest}"
+    return entry if name == REPLICA_FILE else f"{entry}:{name}"
 
 
-def load_replica_key(data_dir: Path) -> bytes | None:
-    stored = _get(_replica_entry(data_dir))
+def load_replica_key(data_dir: Path, name: str = REPLICA_FILE) -> bytes | None:
+    """The key of the database file ``name`` (the replica by default) in ``data_dir``."""
+    stored = _get(_replica_entry(data_dir, name))
     return None if stored is None else bytes.fromhex(stored)
 
 
-def create_replica_key(data_dir: Path) -> bytes:
-    """A new random 256-bit key for the replica in ``data_dir``, stored before it is used
-    (so a key that could not be kept never encrypts anything)."""
-    key = _random.token_bytes(REPLICA_KEY_BYTES)
-    _set(_replica_entry(data_dir), key.hex())
-    if load_replica_key(data_dir) != key:
+def save_replica_key(data_dir: Path, key: bytes, name: str = REPLICA_FILE) -> None:
+    """File an existing key under ``name`` (a replica moved aside keeps its key this way)."""
+    _set(_replica_entry(data_dir, name), key.hex())
+    if load_replica_key(data_dir, name) != key:
         raise KeyringUnavailable("the system keyring did not keep the replica key")
+
+
+def create_replica_key(data_dir: Path, name: str = REPLICA_FILE) -> bytes:
+    """A new random 256-bit key for the database ``name`` in ``data_dir``, stored before it
+    is used (so a key that could not be kept never encrypts anything)."""
+    key = _random.token_bytes(REPLICA_KEY_BYTES)
+    save_replica_key(data_dir, key, name)
     return key
 
 
-def forget_replica_key(data_dir: Path) -> None:
-    _delete(_replica_entry(data_dir))
+def forget_replica_key(data_dir: Path, name: str = REPLICA_FILE) -> None:
+    _delete(_replica_entry(data_dir, name))

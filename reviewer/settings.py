@@ -55,6 +55,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wellness/snooze_minutes", float, 10.0, "How long a break can be put off (once)."),
     Setting("wellness/idle_curtain_seconds", float, 60.0,
             "Idle time after which every media area is covered."),
+    Setting("security/lock_minutes", float, 5.0,
+            "Minutes without keyboard or mouse input before the window locks (Ctrl+L locks "
+            "at once); unlocking asks for the password."),
+    Setting("security/wipe_after_days", float, 14.0,
+            "Days without a successful sync after which the local replica is wiped at start "
+            "(a lost laptop reveals nothing; the cases are downloaded again)."),
+    Setting("security/allow_unverified_tls", bool, False,
+            "Allow a remote backend without TLS certificate verification (sslmode other "
+            "than verify-full). Unsafe: the window shows a warning while it is on."),
 )
 
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
@@ -90,7 +99,24 @@ class CoreSettings:
 
     def set(self, key: str, value: Any) -> None:
         setting = _BY_KEY[key]
+        if setting.type is bool and isinstance(value, str):
+            self._values[key] = _boolean(value)
+            return
         self._values[key] = setting.type(value)
 
     def get(self, key: str) -> Any:
         return self._values[key]
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _boolean(text: str) -> bool:
+    """An INI truth value ('true'/'false', 'yes'/'no', 'on'/'off', '1'/'0')."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{text!r} is not true or false")

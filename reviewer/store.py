@@ -6,6 +6,7 @@ directory migrates it before any service touches it.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlcipher3 import dbapi2 as sqlcipher
+
+from reviewer import secrets
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SEARCH_INDEX_TABLES = ("case_search", "case_text", "note_text")
@@ -48,6 +52,11 @@ class BackendUnavailable(BackendError):
 
     Transient: trying again later may succeed, so sync backs off and retries.
     """
+
+
+class InsecureBackend(BackendError):
+    """A remote backend address that would send data without verifying the server's
+    certificate, refused unless the setting ``security/allow_unverified_tls`` is on."""
 
 
 class BackendLoginFailed(BackendError):
@@ -93,6 +102,78 @@ on SQLite it takes the write lock at BEGIN, so concurrent claimants queue instea
 failing; other backends ignore it."""
 
 
+PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first bytes of an unencrypted SQLite file; an SQLCipher file starts with random salt."""
+
+DATA_DIRECTORY_DATABASES = ("replica.sqlite", "backend.sqlite")
+
+_KEYS: dict[Path, bytes] = {}
+"""Keys of the encrypted database files this process opened, by resolved path (a key that
+is not in the keyring, e.g. derived from a password or for this run only, lives here)."""
+
+
+def use_key(path: Path, key: bytes) -> None:
+    """Remember ``key`` for the SQLCipher file at ``path`` for the rest of this process."""
+    _KEYS[path.resolve()] = key
+
+
+def drop_key(path: Path) -> None:
+    _KEYS.pop(path.resolve(), None)
+
+
+def is_plain_sqlite(path: Path) -> bool:
+    """Whether ``path`` is an unencrypted SQLite database (an old data directory's)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(len(PLAIN_SQLITE_HEADER)) == PLAIN_SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _known_key(path: Path) -> bytes | None:
+    """The key for a database file nobody handed one for: the one this process used, else
+    the keyring's entry for that file of its data directory, made now for a new
+    ``replica.sqlite`` or ``backend.sqlite`` (None: a plain SQLite file)."""
+    key = _KEYS.get(path.resolve())
+    if key is not None:
+        return key
+    if path.exists() and (path.stat().st_size == 0 or is_plain_sqlite(path)):
+        return None
+    try:
+        key = secrets.load_replica_key(path.parent, path.name)
+        if key is None and not path.exists() and path.name in DATA_DIRECTORY_DATABASES:
+            # A data directory's database is created encrypted (by reviewer-admin too).
+            key = secrets.create_replica_key(path.parent, path.name)
+        return key
+    except secrets.KeyringUnavailable:
+        return None
+
+
+def key_pragma(key: bytes) -> str:
+    """The statement that applies a raw 256-bit key (no key derivation on every connect)."""
+    if len(key) != secrets.REPLICA_KEY_BYTES:
+        raise ValueError("an SQLCipher key has 32 bytes")
+    return f"PRAGMA key = \"x'{key.hex()}'\""
+
+
+def _sqlcipher_creator(path: Path, key: bytes):  # type: ignore[no-untyped-def]
+    statement = key_pragma(key)
+
+    def connect():  # type: ignore[no-untyped-def]
+        connection = sqlcipher.connect(str(path), timeout=30, check_same_thread=False)
+        try:
+            # The key comes before anything else reads the file; reading the schema then
+            # proves it is the right one ("file is not a database" otherwise).
+            connection.execute(statement)
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    return connect
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -101,6 +182,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Sorts and temporary tables stay in memory: no decrypted page goes to a temp file.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -136,16 +219,107 @@ def normalise_url(url: str | URL) -> URL:
     return url
 
 
-def make_engine(url: str | URL) -> Engine:
+_VERIFIED_SSLMODE = "verify-full"
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _hosts(url: URL) -> list[str]:
+    query_host = url.query.get("host")
+    hosts = [url.host] if url.host else []
+    if query_host:
+        hosts += [query_host] if isinstance(query_host, str) else list(query_host)
+    return [h for part in hosts for h in str(part).split(",")]
+
+
+def _is_local_host(host: str) -> bool:
+    host = host.strip()
+    if not host or host.startswith("/") or host.startswith("@") or host == "localhost":
+        return True  # a unix socket, or this computer
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_remote(url: str | URL) -> bool:
+    """Whether a PostgreSQL address reaches another computer (not loopback, not a socket)."""
+    url = normalise_url(url)
+    return url.get_backend_name() == "postgresql" and not all(
+        _is_local_host(host) for host in (_hosts(url) or [""]))
+
+
+def _sslmode(url: URL) -> str | None:
+    mode = url.query.get("sslmode")
+    return None if mode is None else str(mode if isinstance(mode, str) else mode[-1])
+
+
+def tls_warning(url: str | URL) -> str | None:
+    """The warning to show when a remote backend is used without certificate verification
+    (only possible with the setting ``security/allow_unverified_tls``); None otherwise."""
+    url = normalise_url(url)
+    if not is_remote(url):
+        return None
+    mode = _sslmode(url)
+    if mode is None or mode == _VERIFIED_SSLMODE:
+        return None
+    return (f"The connection to the backend {describe(url)} does not verify the server's "
+            f"certificate (sslmode={mode}): someone on the network could read or change "
+            "case data. Ask an admin for the backend's CA certificate and remove "
+            "'allow_unverified_tls' from the settings.")
+
+
+def tls_policy(url: URL, *, allow_unverified_tls: bool = False) -> URL:
+    """A remote backend gets ``sslmode=verify-full`` unless its address says otherwise;
+    an address asking for less is refused unless unverified TLS is explicitly allowed."""
+    if not is_remote(url):
+        return url
+    mode = _sslmode(url)
+    if mode is None:
+        return url.update_query_dict({"sslmode": _VERIFIED_SSLMODE})
+    if mode not in _SSLMODES:
+        raise InsecureBackend(f"the backend address for {describe(url)} has an unknown "
+                              f"sslmode '{mode}'; use sslmode=verify-full")
+    if mode != _VERIFIED_SSLMODE and not allow_unverified_tls:
+        raise InsecureBackend(
+            f"the backend {describe(url)} is on another computer and its address asks for "
+            f"sslmode={mode}, which does not verify the server's certificate; use "
+            "sslmode=verify-full with the backend's CA certificate (sslrootcert=...), or "
+            "set security/allow_unverified_tls = true in the settings to accept the risk"
+        )
+    return url
+
+
+def make_engine(url: str | URL, *, key: bytes | None = None,
+                allow_unverified_tls: bool = False) -> Engine:
+    """An engine for ``url``.
+
+    An SQLite file is an SQLCipher database when it has a key: ``key``, or the one this
+    process or the keyring holds for that file (see `use_key`); without one it is plain
+    SQLite (scratch databases in tests and tools). A remote PostgreSQL backend must verify
+    the server's certificate (`tls_policy`). Error messages and logs never quote a
+    statement's parameters (they hold case text).
+    """
     url = normalise_url(url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        path = Path(url.database) if url.database and url.database != ":memory:" else None
+        if key is None and path is not None:
+            key = _known_key(path)
+        if key is not None and path is not None:
+            engine = create_engine(url, creator=_sqlcipher_creator(path, key),
+                                   module=sqlcipher, hide_parameters=True)
+        else:
+            engine = create_engine(url, connect_args={"timeout": 30,
+                                                      "check_same_thread": False},
+                                   hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     if url.get_backend_name() == "postgresql":
         defaults = {k: v for k, v in POSTGRES_CONNECT_DEFAULTS.items() if k not in url.query}
-        url = url.update_query_dict(defaults)
-    return create_engine(url, pool_pre_ping=True)
+        url = tls_policy(url.update_query_dict(defaults),
+                         allow_unverified_tls=allow_unverified_tls)
+    # Error messages (which reach logs and crash reports) never quote a statement's
+    # parameters: they hold case text.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def describe(url: URL) -> str:
@@ -182,7 +356,7 @@ def backend_error(error: BaseException, url: URL) -> BackendError | None:
     where = describe(url)
     driver = type(original).__module__.split(".")[0]
     if url.get_backend_name() == "sqlite":
-        if (driver == "sqlite3" and isinstance(error, OperationalError)
+        if (driver in ("sqlite3", "sqlcipher3") and isinstance(error, OperationalError)
                 and "unable to open database file" in message):
             return BackendUnavailable(f"the database file {where} cannot be opened")
         return None
@@ -269,6 +443,7 @@ def upgrade_to_head(engine: Engine) -> None:
         current = current_revision(engine)
         _refuse_unknown(engine, script, current)
         if current == script.get_current_head():
+            _apply_row_security(engine)
             return
         config = alembic_config()
         with engine.begin() as connection:
@@ -277,10 +452,20 @@ def upgrade_to_head(engine: Engine) -> None:
                                    {"id": MIGRATION_LOCK})
                 current = MigrationContext.configure(connection).get_current_revision()
                 _refuse_unknown(engine, script, current)
-                if current == script.get_current_head():
-                    return
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            if current != script.get_current_head():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        _apply_row_security(engine)
+
+
+def _apply_row_security(engine: Engine) -> None:
+    """Roles, grants and row-level security on a PostgreSQL backend (every init-backend)."""
+    if engine.dialect.name != "postgresql":
+        return
+    from reviewer.backend_security import apply_row_security
+
+    with engine.begin() as connection:
+        apply_row_security(connection)
 
 
 def check_schema(engine: Engine) -> None:
@@ -325,10 +510,12 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def open(cls, url: str | URL, *, migrate: bool = True) -> Database:
+    def open(cls, url: str | URL, *, migrate: bool = True, key: bytes | None = None,
+             allow_unverified_tls: bool = False) -> Database:
         """Open (and with ``migrate``, upgrade) a database; with ``migrate=False`` nothing
-        connects yet, so a backend that is offline does not stop the app from starting."""
-        engine = make_engine(url)
+        connects yet, so a backend that is offline does not stop the app from starting.
+        ``key`` encrypts an SQLite file (see `make_engine`)."""
+        engine = make_engine(url, key=key, allow_unverified_tls=allow_unverified_tls)
         if migrate:
             try:
                 upgrade_to_head(engine)

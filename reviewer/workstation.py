@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import platformdirs
@@ -17,16 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import selectinload
 
+from reviewer import replica as replica_files
 from reviewer.clock import Clock, SystemClock
 from reviewer.demo import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
 from reviewer.leases import Lease, lease_case, lease_next_case, release_lease, renew_lease
 from reviewer.models import Case, MediaBlob, MediaItem, Queue, Reviewer
 from reviewer.queue import PriorityWeights
 from reviewer.settings import CoreSettings
-from reviewer.store import BackendUnavailable, Database, DataPaths, normalise_url, sqlite_url
+from reviewer.store import BackendUnavailable, Database, DataPaths, normalise_url
 from reviewer.sync.engine import Backoff, Progress, SyncEngine, SyncReport
 from reviewer.sync.offline_kit import KitEstimate, KitReport, estimate_kit, lease_kit
 from reviewer.sync.outbox import client_id as load_client_id
+from reviewer.sync.outbox import get_state
 from reviewer.taxonomy import Taxonomy, load_taxonomy
 
 APP_NAME = "ReviewerWorkstation"
@@ -47,6 +49,12 @@ class Workstation:
     reviewer_id: uuid.UUID
     sync: SyncEngine
     settings: CoreSettings
+    wiped_reason: str | None = None
+    """Why the replica was wiped when this workstation opened (device revoked, or no
+    successful sync for ``security/wipe_after_days``); None if it was not."""
+    replica_warning: str | None = field(default=None)
+    """What the window must say about how the replica is protected (e.g. no keyring: the
+    demo data lasts for this session only); None when all is well."""
 
     @property
     def weights(self) -> PriorityWeights:
@@ -83,6 +91,7 @@ class Workstation:
         reviewer_id: uuid.UUID | None = None,
         backoff: Backoff | None = None,
         decision_hold: timedelta = timedelta(0),
+        remember_password: bool = False,
     ) -> Workstation:
         """A workstation whose replica is in ``data_dir``, on a shared backend or the embedded one.
 
@@ -93,27 +102,72 @@ class Workstation:
         checks that its schema is this app's. ``decision_hold`` keeps each new decision
         unsent that long, so that it can still be undone (the app passes
         `reviewer.enforcement.SEND_HOLD`).
+
+        The replica (and the embedded backend) are SQLCipher files keyed from the OS keyring
+        (`reviewer.replica`); one that cannot be read raises `ReplicaUnreadable`. A replica
+        whose device was revoked, or that has not synced for ``security/wipe_after_days``,
+        is wiped first (`wiped_reason` says why). ``remember_password`` is the sign-in
+        dialog's choice (the dialog files the password in the keyring itself); without a
+        keyring the ``password`` also unlocks a team replica.
         """
+        del remember_password
         paths = DataPaths(data_dir or default_data_dir()).ensure()
         taxonomy = taxonomy or load_taxonomy()
         clock = clock or SystemClock()
-        replica = Database.open(sqlite_url(paths.replica))
-        if backend_url is None:
-            backend = Database.open(sqlite_url(paths.backend))
+        settings = CoreSettings.load(paths.settings)
+        url = None if backend_url is None else normalise_url(backend_url)
+        if url is not None and password is None:
+            password = url.password if isinstance(url.password, str) else None
+        keys = replica_files.resolve_keys(paths, embedded=url is None, password=password)
+        replica = replica_files.open_encrypted(paths.replica, keys.replica)
+        wiped_reason = _wipe_reason(replica, settings, clock.now())
+        if wiped_reason is not None:
+            replica.dispose()
+            replica_files.wipe(paths)
+            keys = replica_files.resolve_keys(paths, embedded=url is None, password=password)
+            replica = replica_files.open_encrypted(paths.replica, keys.replica)
         else:
-            url = normalise_url(backend_url)
-            if password is not None:
-                url = url.set(password=password)
-            backend = Database.open(url, migrate=False)
+            replica_files.recover_pending(paths, replica)
+        try:
+            if url is None:
+                assert keys.backend is not None
+                backend = replica_files.open_encrypted(paths.backend, keys.backend,
+                                                       what="embedded demo backend")
+            else:
+                if password is not None and url.get_backend_name() != "sqlite":
+                    url = url.set(password=password)
+                backend = Database.open(
+                    url, migrate=False,
+                    allow_unverified_tls=settings.get("security/allow_unverified_tls"))
+        except BaseException:
+            replica.dispose()
+            raise
         with replica.sessions() as session:
             client = load_client_id(session)
-        settings = CoreSettings.load(paths.settings)
         weights = PriorityWeights.from_settings(settings)
         interval = timedelta(seconds=settings.get("sync/interval_seconds"))
         engine = SyncEngine(replica, backend, client, clock, weights, backoff=backoff,
-                            interval=interval, hold=decision_hold)
+                            interval=interval, hold=decision_hold, username=username)
         return cls(paths, backend, replica, taxonomy, clock, client,
-                   reviewer_id or demo_reviewer_id(username), engine, settings)
+                   reviewer_id or demo_reviewer_id(username), engine, settings,
+                   wiped_reason=wiped_reason, replica_warning=keys.warning)
+
+    @staticmethod
+    def reset_replica(data_dir: Path | None = None) -> Path:
+        """Move an unreadable replica (and its log files) aside to a timestamped name and
+        forget its key; the next `open` starts a fresh replica that syncs. The old file is
+        kept, its key filed under its new name, since it may hold pending work. Returns the
+        path it was moved to."""
+        paths = DataPaths(data_dir or default_data_dir()).ensure()
+        now = SystemClock().now()
+        aside = replica_files.move_aside(paths, replica_files.REPLICA, now)
+        salt = paths.root / replica_files.SALT_FILE
+        if salt.exists():  # a password-derived key: its salt goes with the file it opens
+            salt.rename(aside.with_suffix(".salt") if aside is not None
+                        else salt.with_name(f"{salt.name}.old-{now:%Y%m%dT%H%M%S}"))
+        if replica_files.backend_unreadable(paths):
+            replica_files.move_aside(paths, replica_files.BACKEND, now)  # demo data: reseeded
+        return aside if aside is not None else paths.replica
 
     def needs_demo_data(self) -> bool:
         return not backend_has_data(self.backend)
@@ -223,3 +277,21 @@ class Workstation:
     def close(self) -> None:
         self.backend.dispose()
         self.replica.dispose()
+
+
+def _wipe_reason(replica: Database, settings: CoreSettings, now: datetime) -> str | None:
+    """Why the replica must be wiped before use, or None."""
+    with replica.sessions() as session:
+        revoked_at = get_state(session, "revoked_at")
+        last_sync = get_state(session, "last_sync")
+    if revoked_at is not None:
+        return (f"an admin revoked this device's access on {revoked_at[:16].replace('T', ' ')}"
+                " UTC")
+    if last_sync is None:
+        return None
+    days = float(settings.get("security/wipe_after_days"))
+    last = datetime.fromisoformat(last_sync)
+    if days > 0 and now - last > timedelta(days=days):
+        return (f"it had not synced with the backend for more than {days:g} days (last sync "
+                f"{last:%Y-%m-%d %H:%M} UTC)")
+    return None

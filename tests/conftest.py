@@ -14,6 +14,29 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 
+_KEYRING = None
+
+
+def pytest_configure(config):  # type: ignore[no-untyped-def]
+    """A private unlocked GNOME Keyring for the whole run, started before anything uses
+    `keyring` (so its Secret Service backend is chosen), ended with the run."""
+    global _KEYRING
+    if os.environ.get("REVIEWER_TEST_KEYRING") == "none" or _KEYRING is not None:
+        return  # REVIEWER_TEST_KEYRING=none: the session's own keyring is used (README)
+    import tempfile
+
+    from tests.helpers import keyring_daemon
+
+    _KEYRING = keyring_daemon.start(Path(tempfile.mkdtemp(prefix="reviewer-keyring-")))
+
+
+def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
+    global _KEYRING
+    if _KEYRING is not None:
+        _KEYRING.stop()
+        _KEYRING = None
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     for item in items:
         path = Path(str(item.fspath))

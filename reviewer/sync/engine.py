@@ -32,6 +32,7 @@ from sqlalchemy import Table, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
+from reviewer.devices import DeviceError, check_in
 from reviewer.leases import expire_leases
 from reviewer.models import SYNCED_MODELS, Case, OutboxEntry
 from reviewer.queue import PriorityWeights, derive_queue_fields
@@ -51,6 +52,17 @@ from reviewer.sync.backend import (
     read_changes,
 )
 from reviewer.sync.outbox import get_state, pending_count, set_state
+
+
+class DeviceRevoked(BackendError):
+    """An admin revoked this device: it stops syncing, and its replica is wiped at the next
+    start."""
+
+
+class DeviceRefused(BackendError):
+    """The backend would not register this device (no such reviewer, another reviewer's
+    replica); the message says why."""
+
 
 PUSH_BATCH = 500
 PULL_VERSION_STEP = 20_000
@@ -132,8 +144,10 @@ class Backoff:
 class SyncEngine:
     def __init__(self, replica: Database, backend: Database, client_id: str, clock: Clock,
                  weights: PriorityWeights | None = None, *, backoff: Backoff | None = None,
-                 interval: timedelta = DEFAULT_INTERVAL, hold: timedelta = timedelta(0)):
+                 interval: timedelta = DEFAULT_INTERVAL, hold: timedelta = timedelta(0),
+                 username: str | None = None):
         self.replica = replica
+        self.username = username  # who checks the device in; None: no device check
         self.backend = backend
         self.client_id = client_id
         self.clock = clock
@@ -166,7 +180,8 @@ class SyncEngine:
         failures = self.status().failures + 1
         if isinstance(error, BackendUnavailable):
             connection = Connection.OFFLINE
-        elif isinstance(error, BackendLoginFailed | SchemaVersionError):
+        elif isinstance(error, BackendLoginFailed | SchemaVersionError | DeviceRevoked
+                        | DeviceRefused):
             connection = Connection.REFUSED
         else:
             connection = Connection.FAILED
@@ -177,6 +192,38 @@ class SyncEngine:
         if not self._schema_checked:
             check_schema(self.backend.engine)
             self._schema_checked = True
+
+    # -- device ----------------------------------------------------------------------------
+
+    def revoked(self) -> bool:
+        with self.replica.sessions() as local:
+            return get_state(local, "revoked_at") is not None
+
+    def _check_in(self) -> None:
+        """Tell the backend this device is syncing; a revoked one stops here for good and
+        records it, so the next start wipes the replica."""
+        if self.revoked():
+            raise DeviceRevoked("an admin revoked this device's access; the local copy is "
+                                "wiped when the app starts again")
+        if self.username is None:
+            return
+        now = self.clock.now()
+        try:
+            with self.backend.talking(), self.backend.writing() as remote:
+                status = check_in(remote, self.client_id, self.username, now)
+        except DeviceError as error:
+            if self.backend.is_embedded:
+                # An SQLite backend on this computer (the demo) has no accounts to enforce,
+                # and may not have the reviewer yet (cases ingested before the demo seed).
+                return
+            raise DeviceRefused(f"the backend refused this workstation: {error}") from error
+        if status.revoked:
+            revoked_at = status.revoked_at or now
+            with self.replica.writing() as local:
+                set_state(local, "revoked_at", revoked_at.isoformat())
+            raise DeviceRevoked(
+                f"an admin revoked this device's access on {revoked_at:%Y-%m-%d %H:%M} UTC; "
+                "nothing more is synced and the local copy is wiped when the app starts again")
 
     # -- push ------------------------------------------------------------------------------
 
@@ -328,6 +375,7 @@ class SyncEngine:
         report = SyncReport()
         with self.backend.talking():
             self._check_schema()
+        self._check_in()
         self.push(report, push_progress)
         # Leases that ran out go back to the queue even when nobody asks for a case.
         with self.backend.talking(), self.backend.writing() as remote:

@@ -1,0 +1,118 @@
+"""Without an OS keyring: a team replica's key comes from the sign-in password, the demo
+gets a key for this run only (and says so); no key or password is ever written down."""
+
+from __future__ import annotations
+
+import random
+
+import keyring
+import keyring.backends.fail
+import pytest
+from sqlalchemy import func, select
+
+from reviewer.clock import ManualClock
+from reviewer.demo import seed_demo
+from reviewer.models import Case
+from reviewer.replica import SALT_FILE, ReplicaLocked, ReplicaUnreadable, derive_key
+from reviewer.store import Database, is_plain_sqlite, sqlite_url
+from reviewer.workstation import Workstation
+
+
+@pytest.fixture
+def no_keyring():
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+def _cases(workstation):
+    with workstation.replica.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def test_a_team_replica_is_keyed_from_the_password(tmp_path, clock, no_keyring):
+    # A backend the replica syncs with (an SQLite file stands in for PostgreSQL here).
+    backend_path = tmp_path / "server" / "backend.sqlite"
+    backend_path.parent.mkdir()
+    backend = Database.open(sqlite_url(backend_path))
+    workstation = Workstation.open(tmp_path / "data", clock=clock)  # only for its taxonomy
+    seed_demo(backend, workstation.taxonomy, clock, random.Random(5), cases=8, with_media=False)
+    workstation.close()
+    backend.dispose()
+    data = tmp_path / "team"
+    url = sqlite_url(backend_path)
+
+    workstation = Workstation.open(data, backend_url=url, password="s3cret pass", clock=clock)
+    workstation.synchronise()
+    assert _cases(workstation) == 8
+    assert workstation.replica_warning is None
+    workstation.close()
+    replica = data / "replica.sqlite"
+    assert not is_plain_sqlite(replica)
+    key = derive_key("s3cret pass", (data / SALT_FILE).read_bytes())
+    for file in data.rglob("*"):
+        if file.is_file():
+            content = file.read_bytes()
+            assert b"s3cret pass" not in content
+            assert key not in content and key.hex().encode() not in content
+
+    workstation = Workstation.open(data, backend_url=url, password="s3cret pass", clock=clock)
+    assert _cases(workstation) == 8
+    workstation.close()
+    with pytest.raises(ReplicaUnreadable, match="different key"):
+        Workstation.open(data, backend_url=url, password="another password", clock=clock)
+    with pytest.raises(ReplicaLocked, match="sign-in password"):
+        Workstation.open(data, backend_url=url, clock=clock)
+
+    Workstation.reset_replica(data)  # e.g. after the password was changed
+    assert not (data / SALT_FILE).exists()
+    workstation = Workstation.open(data, backend_url=url, password="another password",
+                                   clock=clock)
+    workstation.synchronise()
+    assert _cases(workstation) == 8
+    workstation.close()
+
+
+def test_the_demo_lasts_one_run_and_warns(tmp_path, clock, no_keyring):
+    data = tmp_path / "data"
+    workstation = Workstation.open_embedded(data, clock=clock)
+    assert workstation.replica_warning is not None
+    assert "keyring" in workstation.replica_warning
+    assert workstation.needs_demo_data()
+    workstation.prepare_demo(seed=3)
+    workstation.synchronise()
+    assert _cases(workstation) > 0
+    workstation.close()
+    assert not is_plain_sqlite(data / "replica.sqlite")
+    assert not is_plain_sqlite(data / "backend.sqlite")
+
+    workstation = Workstation.open_embedded(data, clock=clock)
+    try:
+        assert workstation.replica_warning is not None
+        assert workstation.needs_demo_data()  # the last run's files were discarded
+        assert _cases(workstation) == 0
+    finally:
+        workstation.close()
+
+
+def test_a_keyring_replica_when_the_keyring_is_gone_says_so(tmp_path, clock):
+    data = tmp_path / "data"
+    Workstation.open_embedded(data, clock=clock).close()
+    backend_url = sqlite_url(data / "backend.sqlite")
+    team = tmp_path / "team"
+    Workstation.open(team, backend_url=backend_url, password="pw", clock=clock).close()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        with pytest.raises(ReplicaUnreadable, match="not available now"):
+            Workstation.open(team, backend_url=backend_url, password="pw", clock=clock)
+    finally:
+        keyring.set_keyring(previous)
+    workstation = Workstation.open(team, backend_url=backend_url, password="pw", clock=clock)
+    workstation.close()
