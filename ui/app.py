@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -11,8 +12,8 @@ from pathlib import Path
 
 from reviewer import __version__
 from reviewer.demo import REVIEWERS as DEMO_PEOPLE
-from reviewer.store import SchemaVersionError
-from reviewer.taxonomy import TaxonomyError
+from reviewer.store import InsecureBackend, SchemaVersionError
+from reviewer.taxonomy import TaxonomyError, load_taxonomy
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -30,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on the embedded demo, sign in as another demo person: demo, "
                              "amara, jonas, lucia (reviewers), mei (auditor), sofia (lead), "
                              "admin")
+    parser.add_argument("--backend", metavar="URL", default=None,
+                        help="sign in to a team backend: host[:port]/database or a "
+                             "postgresql:// URL without a password (remembered for the next "
+                             "start)")
     parser.add_argument("--policies", type=Path, default=None, metavar="FILE",
                         help="a policy taxonomy file to use instead of the shipped one")
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
@@ -40,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.backend is not None:
+        from ui.sign_in import AddressProblem, parse_backend_address
+
+        try:
+            parse_backend_address(args.backend)
+        except AddressProblem as problem:
+            print(f"--backend: {problem}", file=sys.stderr)  # never echo a password
+            return 2
     if args.screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(
@@ -48,14 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
-    from reviewer.enforcement import SEND_HOLD
-    from reviewer.media.decode import SafeDecoder
-    from reviewer.media.render import Renderer, RenditionCache
-    from reviewer.taxonomy import load_taxonomy
-    from reviewer.workstation import Workstation
-    from ui.main_window import MainWindow
+    from reviewer.store import DataPaths
+    from reviewer.workstation import default_data_dir
+    from ui.first_run import FirstRunChoice, ask_first_run, should_offer_first_run
     from ui.tasks import TaskRunner
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -65,41 +75,304 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setStyle("Fusion")
     app.setStyleSheet((RESOURCES / "style.qss").read_text(encoding="utf-8"))
 
-    from reviewer.workstation import default_data_dir
-    from ui.first_run import ask_first_run, should_offer_first_run
+    data_dir = args.data_dir or default_data_dir()
+    choice = None
+    if args.backend is None and should_offer_first_run(
+            data_dir, screenshot=args.screenshot is not None):
+        choice = ask_first_run(data_dir)
+        if choice is None:
+            return 0
+    settings = QSettings(str(DataPaths(data_dir).settings), QSettings.Format.IniFormat)
+    tasks = TaskRunner()
+    try:
+        return run_sessions(app, args, data_dir, settings, tasks,
+                            team_first=choice is FirstRunChoice.TEAM)
+    finally:
+        tasks.wait_for_done(10_000)
 
-    first_run_dir = args.data_dir or default_data_dir()
-    if should_offer_first_run(first_run_dir, screenshot=args.screenshot is not None) and (
-        not ask_first_run(first_run_dir)
-    ):
-        return 0
+
+SIGN_IN_AGAIN = "sign in again"
+
+
+def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[no-untyped-def]
+                 team_first: bool = False) -> int:
+    """Sign in (for a team backend), open the workstation, run the window; again after
+    "Sign out" or a refused password, until the reviewer quits."""
+    from reviewer.enforcement import SEND_HOLD
+    from reviewer.media.decode import SafeDecoder
+    from reviewer.media.render import Renderer, RenditionCache
+    from ui.main_window import MainWindow
+    from ui.sign_in import remembered_backend
 
     try:
         taxonomy = load_taxonomy(args.policies)
-        workstation = Workstation.open_embedded(args.data_dir, taxonomy=taxonomy,
-                                                username=args.user, decision_hold=SEND_HOLD)
-    except (TaxonomyError, SchemaVersionError) as error:
-        # A broken taxonomy or a newer schema: refuse to start rather than guess.
-        print(f"Reviewer Workstation cannot start: {error}", file=sys.stderr)
-        if args.screenshot is None:
-            QMessageBox.critical(None, "Reviewer Workstation cannot start", str(error))
-        return 2
+    except TaxonomyError as error:
+        return _cannot_start(args, error)
+    team = args.screenshot is None and (
+        team_first or args.backend is not None or bool(remembered_backend(settings)[0]))
+    message = ""
+    ask = team_first
+    while True:
+        signed_in = None
+        if team:
+            signed_in = obtain_sign_in(args, data_dir, settings, tasks, ask=ask,
+                                       message=message)
+            if signed_in is None:
+                return 0
+        try:
+            workstation = open_workstation(args, data_dir, taxonomy, signed_in,
+                                           decision_hold=SEND_HOLD)
+        except (TaxonomyError, SchemaVersionError) as error:
+            return _cannot_start(args, error)
+        except InsecureBackend as error:  # a remembered or --backend address TLS refuses
+            message, ask = f"Not signed in: {error}.", True
+            continue
+        except SignInAgain as again:
+            message, ask = str(again), True
+            continue
+        if workstation is None:
+            return 1
+        decoder = SafeDecoder()
+        renderer = Renderer(decoder, RenditionCache())
+        window = MainWindow(workstation, tasks, renderer, settings)
+        session = None
+        try:
+            if args.screenshot is not None:
+                return take_screenshot(app, window, tasks, args.screenshot)
+            session = install_session(window, tasks, signed_in)
+            window.show()
+            if signed_in is None:
+                window.prepare_first_start()
+            else:
+                window.start_sync()  # never seed demo data into a team backend
+            show_start_notices(window, workstation)
+            code = app.exec()
+            if session.next_step != SIGN_IN_AGAIN:
+                return code
+            message, ask = session.message, True
+        finally:
+            if session is not None:
+                session.end()
+            tasks.wait_for_done(10_000)
+            decoder.close()
+            workstation.close()
+            window.deleteLater()
 
-    settings = QSettings(str(workstation.paths.settings), QSettings.Format.IniFormat)
-    decoder = SafeDecoder()
-    renderer = Renderer(decoder, RenditionCache())
-    tasks = TaskRunner()
-    window = MainWindow(workstation, tasks, renderer, settings)
+
+def _cannot_start(args, error: BaseException) -> int:  # type: ignore[no-untyped-def]
+    """A broken taxonomy or a newer schema: refuse to start rather than guess."""
+    from PySide6.QtWidgets import QMessageBox
+
+    print(f"Reviewer Workstation cannot start: {error}", file=sys.stderr)
+    if args.screenshot is None:
+        QMessageBox.critical(None, "Reviewer Workstation cannot start", str(error))
+    return 2
+
+
+def obtain_sign_in(args, data_dir: Path, settings, tasks, *, ask: bool,  # type: ignore[no-untyped-def]
+                   message: str = ""):
+    """The remembered password from the keyring, silently; else the sign-in dialog.
+
+    Returns a `ui.sign_in.SignedIn`, or None when the reviewer cancels.
+    """
+    from reviewer import secrets
+    from ui.sign_in import (
+        AddressProblem,
+        SignedIn,
+        SignInDialog,
+        parse_backend_address,
+        remembered_backend,
+    )
+
+    remembered_address, username = remembered_backend(settings)
+    address_text = args.backend or remembered_address
+    if not ask:
+        try:
+            address = parse_backend_address(address_text)
+            username = username or address.username or ""
+            password = secrets.load_password(address.key, username) if username else None
+        except (AddressProblem, secrets.KeyringUnavailable):
+            password = None
+        if password is not None:
+            return SignedIn(address, username, password, remember=True)
+    dialog = SignInDialog(tasks, settings, data_dir, address=address_text, username=username,
+                          message=message)
     try:
-        if args.screenshot is not None:
-            return take_screenshot(app, window, tasks, args.screenshot)
-        window.show()
-        window.prepare_first_start()
-        return app.exec()
+        if dialog.exec() != dialog.DialogCode.Accepted:
+            return None
+        return dialog.signed_in
     finally:
-        tasks.wait_for_done(10_000)
-        decoder.close()
-        workstation.close()
+        dialog.deleteLater()
+
+
+class SignInAgain(Exception):
+    """The reviewer chose to sign in again (the message says why)."""
+
+
+def open_workstation(args, data_dir: Path, taxonomy, signed_in, *,  # type: ignore[no-untyped-def]
+                     decision_hold):
+    """Open the workstation; an unreadable replica is offered a re-sync (or Quit: None)."""
+    from reviewer.replica import SALT_FILE, ReplicaUnreadable
+    from reviewer.workstation import Workstation
+
+    while True:
+        try:
+            if signed_in is None:
+                return Workstation.open_embedded(args.data_dir, taxonomy=taxonomy,
+                                                 username=args.user,
+                                                 decision_hold=decision_hold)
+            return Workstation.open(data_dir, backend_url=signed_in.url,
+                                    password=signed_in.password, username=signed_in.username,
+                                    remember_password=signed_in.remember, taxonomy=taxonomy,
+                                    decision_hold=decision_hold)
+        except ReplicaUnreadable as error:
+            print(f"The local copy cannot be opened: {error}", file=sys.stderr)
+            if args.screenshot is not None:
+                return None
+            # Without a keyring a team replica's key comes from the password: a typo is the
+            # likeliest cause, so signing in again comes first.
+            choice = ask_replica_unreadable(
+                error, offer_sign_in=signed_in is not None and (data_dir / SALT_FILE).exists())
+            if choice == "sign in":
+                raise SignInAgain("Your local copy could not be opened with that password; "
+                                  "sign in again.") from error
+            if choice != "resync":
+                return None
+            moved = Workstation.reset_replica(data_dir)
+            logging.getLogger(__name__).info("unreadable replica moved aside to %s", moved)
+
+
+def ask_replica_unreadable(error: BaseException, *, offer_sign_in: bool = False) -> str:
+    """"resync", "sign in" or "quit", as the reviewer chooses."""
+    from ui.sign_in import ReplicaUnreadableBox
+
+    box = ReplicaUnreadableBox(error, offer_sign_in=offer_sign_in)
+    box.exec()
+    if box.sign_in_chosen:
+        return "sign in"
+    return "resync" if box.resync_chosen else "quit"
+
+
+def show_start_notices(window, workstation):  # type: ignore[no-untyped-def]
+    """Once after start: why the replica was wiped, and how it is protected, if either
+    needs saying. Returns the message box, or None when there is nothing to say."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    reason = getattr(workstation, "wiped_reason", None)
+    warning = getattr(workstation, "replica_warning", None)
+    if not reason and not warning:
+        return None
+    if reason:
+        box = QMessageBox(QMessageBox.Icon.Information, "This computer's copy was wiped",
+                          f"Your local copy of the cases was wiped at start: {reason}.",
+                          parent=window)
+        box.setInformativeText(" ".join(filter(None, [
+            "Your cases are downloaded again from the backend when it can be reached.",
+            warning])))
+    else:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Your local copy", str(warning),
+                          parent=window)
+    box.setObjectName("startNotice")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
+
+
+class Session:
+    """One window's session: the lock that guards it, its Sign out action, its TLS warning,
+    and what it ended with (``next_step`` is SIGN_IN_AGAIN after Sign out or a refused
+    password)."""
+
+    def __init__(self) -> None:
+        self.next_step = ""
+        self.message = ""
+        self.lock = None
+        self.sign_out_action = None
+        self.tls_label = None
+        self.sign_in_watch = None
+
+    def end(self) -> None:
+        """The window has closed: its lock and watch must not act on what comes next."""
+        if self.lock is not None:
+            self.lock.detach()
+        if self.sign_in_watch is not None:
+            self.sign_in_watch.stop()
+
+
+def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-untyped-def]
+    """Lock after idle, Sign out, the TLS warning and a refused password, on one window."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QLabel, QMessageBox
+
+    from reviewer import secrets
+    from reviewer.store import describe, tls_warning
+    from reviewer.sync.engine import Connection
+    from ui.lock import PasswordCheck, file_menu, install_lock
+
+    session = Session()
+    workstation = window.workstation
+    if signed_in is None:
+        reviewer = workstation.reviewer()
+        name = reviewer.display_name if reviewer else "the demo reviewer"
+        session.lock = install_lock(window, tasks, password_check=None,
+                                    who=f"Signed in as {name} on the demo backend.")
+        return session
+    url = signed_in.url
+    session.lock = install_lock(
+        window, tasks, password_check=PasswordCheck(signed_in.password),
+        who=f"Signed in as {signed_in.username} ({describe(url)}).")
+
+    def sign_out() -> None:
+        with contextlib.suppress(secrets.KeyringUnavailable):  # then nothing was remembered
+            secrets.forget_password(signed_in.address.key, signed_in.username)
+        session.next_step = SIGN_IN_AGAIN
+        session.message = f"You signed out of {describe(url)}."
+        window.close()
+
+    menu = file_menu(window)
+    menu.addSeparator()
+    sign_out_action = menu.addAction(f"Sign &out ({signed_in.username})")
+    sign_out_action.triggered.connect(sign_out)
+    session.sign_out_action = sign_out_action
+
+    if signed_in.keyring_problem:
+        window.statusBar().showMessage(signed_in.keyring_problem, 30_000)
+
+    warning = tls_warning(url)
+    if warning:
+        label = QLabel("⚠ Backend certificate not verified")
+        label.setObjectName("tlsWarning")
+        label.setStyleSheet("color: #7a4f01; font-weight: 600;")
+        label.setToolTip(warning)
+        window.statusBar().addPermanentWidget(label)
+        session.tls_label = label
+
+    asked = []
+
+    def watch_sign_in() -> None:
+        status = workstation.sync.status()
+        refused = (status.connection == Connection.REFUSED and status.last_error
+                   and "refused the sign-in" in status.last_error)
+        if not refused or asked or session.lock.locked:
+            return
+        asked.append(True)
+        answer = QMessageBox.question(
+            window, "Sign in again",
+            f"The backend refused your password: {status.last_error}.\n\nSign in again now? "
+            "Your recorded work is kept on this computer and sent once you are signed in.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            session.next_step = SIGN_IN_AGAIN
+            session.message = "The backend refused your password; please sign in again."
+            window.close()
+
+    timer = QTimer(window)
+    timer.setInterval(2_000)
+    timer.timeout.connect(watch_sign_in)
+    timer.start()
+    session.sign_in_watch = timer
+    return session
 
 
 def take_screenshot(app, window, tasks, path: Path) -> int:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""The packaged app's first start: choose the demo or a team backend.
+"""The packaged app's first start: choose the demo or sign in to a team backend.
 
 A packaged build is what a new reviewer double-clicks, so on its first start (no data
 directory yet) it says what it is about to do instead of silently creating a demo. Running
@@ -8,6 +8,7 @@ from source, and `--screenshot`, go straight to the demo as before.
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -21,14 +22,19 @@ from PySide6.QtWidgets import (
 )
 
 TEAM_BACKEND_HELP = (
-    "Team backends: see README. A lead or admin sets up the shared PostgreSQL backend with "
-    "<tt>reviewer-admin init-backend</tt> and gives you its address; connecting to it from "
-    "this window is not available yet."
+    "Sign in with the backend address, user name and password your lead or admin gave you "
+    "(they set up the shared PostgreSQL backend with <tt>reviewer-admin init-backend</tt> "
+    "and your account with <tt>reviewer-admin create-user</tt>; see the README)."
 )
 DEMO_HELP = (
     "A synthetic week of a Trust & Safety team, made up by the app (no real material). "
     "You are signed in as Demo Reviewer."
 )
+
+
+class FirstRunChoice(Enum):
+    DEMO = "demo"
+    TEAM = "team"
 
 
 def is_first_start(data_dir: Path) -> bool:
@@ -42,7 +48,7 @@ def should_offer_first_run(data_dir: Path, *, screenshot: bool) -> bool:
 
 
 class FirstRunDialog(QDialog):
-    """Start with the demo, or (later) connect to a team backend."""
+    """Start with the demo, or connect to a team backend (the sign-in dialog comes next)."""
 
     def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,7 +65,6 @@ class FirstRunDialog(QDialog):
         demo_help.setWordWrap(True)
         demo_help.setIndent(24)
         self.team = QRadioButton("Connect to my &team's backend")
-        self.team.setEnabled(False)
         team_help = QLabel(TEAM_BACKEND_HELP)
         team_help.setObjectName("teamBackendHelp")
         team_help.setTextFormat(Qt.TextFormat.RichText)
@@ -70,13 +75,22 @@ class FirstRunDialog(QDialog):
         buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.team.toggled.connect(
+            lambda team: self.start_button.setText("&Next: sign in…" if team else "&Start"))
         layout = QVBoxLayout(self)
         for widget in (intro, self.demo, demo_help, self.team, team_help, buttons):
             layout.addWidget(widget)
         self.setMinimumWidth(560)
         self.adjustSize()
 
+    @property
+    def choice(self) -> FirstRunChoice:
+        return FirstRunChoice.TEAM if self.team.isChecked() else FirstRunChoice.DEMO
 
-def ask_first_run(data_dir: Path) -> bool:
-    """Show the first-run choice; False when the user would rather not start."""
-    return FirstRunDialog(data_dir).exec() == QDialog.DialogCode.Accepted
+
+def ask_first_run(data_dir: Path) -> FirstRunChoice | None:
+    """Show the first-run choice; None when the user would rather not start."""
+    dialog = FirstRunDialog(data_dir)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.choice

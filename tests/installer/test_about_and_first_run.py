@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QLabel
 
 from reviewer import __version__
 from ui.about import AboutDialog, bundled_components
-from ui.first_run import FirstRunDialog, should_offer_first_run
+from ui.first_run import FirstRunChoice, FirstRunDialog, should_offer_first_run
 
 pytestmark = pytest.mark.gui
 
@@ -60,7 +60,21 @@ def test_first_run_offers_the_demo_and_explains_team_backends(qtbot, tmp_path: P
     dialog = FirstRunDialog(tmp_path)
     qtbot.addWidget(dialog)
     assert dialog.demo.isChecked() and dialog.demo.isEnabled()
-    assert not dialog.team.isEnabled()
-    assert "see README" in dialog.findChild(QLabel, "teamBackendHelp").text()
+    assert dialog.team.isEnabled()
+    help_text = dialog.findChild(QLabel, "teamBackendHelp").text()
+    assert "see the README" in help_text and "reviewer-admin init-backend" in help_text
+    assert dialog.choice is FirstRunChoice.DEMO
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.result() == QDialog.DialogCode.Accepted
+
+
+def test_first_run_can_choose_to_connect_to_a_team_backend(qtbot, tmp_path: Path) -> None:
+    dialog = FirstRunDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.team.click()
+    assert dialog.team.isChecked() and dialog.choice is FirstRunChoice.TEAM
+    assert dialog.start_button.text().replace("&", "") == "Next: sign in…"
+    dialog.demo.click()
+    assert dialog.choice is FirstRunChoice.DEMO
+    assert dialog.start_button.text().replace("&", "") == "Start"

@@ -1,0 +1,571 @@
+"""Signing in to a team backend: PostgreSQL checks the password (a real server), the keyring
+keeps it only when asked, and it is never written anywhere else."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
+
+from reviewer import secrets
+from reviewer.store import DataPaths, tls_warning
+from tests.helpers.postgres import pg_url, postgres_server
+from ui.first_run import FirstRunDialog
+from ui.sign_in import (
+    ADDRESS_SETTING,
+    NO_KEYRING,
+    USERNAME_SETTING,
+    AddressProblem,
+    ReplicaUnreadableBox,
+    SignInDialog,
+    parse_backend_address,
+)
+from ui.tasks import TaskRunner
+
+__all__ = ["pg_url", "postgres_server"]
+
+PASSWORD = "canary-Pa55word-7f3e"
+"""A marker that must never appear in a file or a log."""
+
+
+# -- the address -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "host", "port", "database", "username"), [
+    ("db.example.org/reviews", "db.example.org", None, "reviews", None),
+    ("db.example.org:6432/reviews", "db.example.org", 6432, "reviews", None),
+    ("[2001:db8::5]:5432/reviews", "2001:db8::5", 5432, "reviews", None),
+    ("  postgresql://amara@db.example.org/reviews  ", "db.example.org", None, "reviews",
+     "amara"),
+    ("postgres://db.example.org:5433/reviews?sslmode=verify-full", "db.example.org", 5433,
+     "reviews", None),
+])
+def test_backend_addresses_are_read_in_both_forms(typed, host, port, database, username):
+    address = parse_backend_address(typed)
+    assert (address.url.host, address.url.port, address.url.database) == (host, port,
+                                                                          database)
+    assert address.username == username
+    assert address.url.username is None and address.url.password is None
+    assert parse_backend_address(address.key).url == address.url  # the remembered form
+
+
+@pytest.mark.parametrize(("typed", "says"), [
+    ("", "Enter the backend's address"),
+    ("db.example.org", "database name after a slash"),
+    ("db.example.org:99999/reviews", "ports go from 1 to 65535"),
+    ("postgresql://amara:hunter2@db.example.org/reviews", "Leave the password out"),
+    ("mysql://db.example.org/reviews", "PostgreSQL"),
+    ("postgresql://db.example.org", "database name"),
+    ("db example/reviews", "host/database"),
+])
+def test_bad_addresses_are_explained(typed, says):
+    with pytest.raises(AddressProblem, match=says) as caught:
+        parse_backend_address(typed)
+    assert "hunter2" not in str(caught.value)
+
+
+# -- the dialog against a real server ----------------------------------------------------
+
+
+@pytest.fixture
+def reviewer_role(postgres_server, pg_url):
+    """A login role with a password (SCRAM), as `reviewer-admin create-user` makes one."""
+    name = f"amara_{uuid.uuid4().hex[:8]}"
+    postgres_server.execute(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{PASSWORD}'")
+    yield name
+    postgres_server.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def address(pg_url) -> str:
+    return (f"postgresql:///{pg_url.database}?host={pg_url.query['host']}"
+            if "host" in pg_url.query else f"{pg_url.host}:{pg_url.port}/{pg_url.database}")
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(data_dir):
+    return QSettings(str(DataPaths(data_dir).settings), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def no_keyring():
+    """A computer with no keyring at all (keyring's own 'fail' backend)."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def system_keyring(address, reviewer_role):
+    """The real system keyring: the private GNOME Keyring the test run started
+    (tests/conftest.py), or with REVIEWER_TEST_KEYRING=none the session's own. The test's
+    entry (its own role name) is forgotten afterwards."""
+    if not secrets.keyring_available() and os.environ.get("REVIEWER_TEST_KEYRING") == "none":
+        pytest.skip("REVIEWER_TEST_KEYRING=none and this session has no keyring")
+    assert secrets.keyring_available(), "the test keyring did not start"
+    yield secrets.keyring_name()
+    secrets.forget_password(parse_backend_address(address).key, reviewer_role)
+
+
+def make_dialog(qtbot, settings, data_dir, **kwargs) -> SignInDialog:
+    dialog = SignInDialog(TaskRunner(), settings, data_dir, **kwargs)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def sign_in(qtbot, dialog: SignInDialog, address: str, username: str, password: str,
+            remember: bool | None = None) -> None:
+    dialog.address_edit.setText(address)
+    dialog.user_edit.setText(username)
+    dialog.password_edit.setText(password)
+    if remember is not None:
+        dialog.remember_box.setChecked(remember)
+    busy_seen = []
+    dialog.tasks.busy_changed.connect(
+        lambda busy: busy_seen.append((busy, dialog.sign_in_button.isEnabled(),
+                                       dialog.busy.isVisible())))
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=30_000)
+    # While the server was asked, the window stayed responsive with a busy indicator and
+    # no second submission was possible.
+    assert busy_seen and busy_seen[0] == (True, False, True), dialog.error.text()
+
+
+def files_and_logs_text(root: Path, caplog) -> bytes:
+    blobs = [caplog.text.encode()]
+    blobs += [path.read_bytes() for path in root.rglob("*") if path.is_file()]
+    return b"\n".join(blobs)
+
+
+def test_signing_in_checks_the_password_with_postgresql(
+        qtbot, settings, data_dir, address, reviewer_role, caplog, tmp_path, no_keyring):
+    caplog.set_level(logging.DEBUG)
+    dialog = make_dialog(qtbot, settings, data_dir)
+    sign_in(qtbot, dialog, address, reviewer_role, PASSWORD)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    signed_in = dialog.signed_in
+    assert signed_in is not None and not signed_in.offline
+    assert (signed_in.username, signed_in.password) == (reviewer_role, PASSWORD)
+    assert signed_in.url.password is None and signed_in.url.username == reviewer_role
+    assert PASSWORD not in repr(signed_in)
+    # The address and user name are remembered for the next start; the password is not.
+    again = QSettings(str(DataPaths(data_dir).settings), QSettings.Format.IniFormat)
+    assert parse_backend_address(again.value(ADDRESS_SETTING)) == signed_in.address
+    assert again.value(USERNAME_SETTING) == reviewer_role
+    assert dialog.password_edit.text() == ""
+    assert PASSWORD.encode() not in files_and_logs_text(tmp_path, caplog)
+    next_time = make_dialog(qtbot, settings, data_dir)
+    assert next_time.address_edit.text() == signed_in.address.key
+    assert next_time.user_edit.text() == reviewer_role
+    assert next_time.focusWidget() is next_time.password_edit
+
+
+def test_a_wrong_password_keeps_the_dialog_open_with_the_reason(
+        qtbot, settings, data_dir, address, reviewer_role, caplog, tmp_path, no_keyring):
+    caplog.set_level(logging.DEBUG)
+    dialog = make_dialog(qtbot, settings, data_dir)
+    sign_in(qtbot, dialog, address, reviewer_role, "Wr0ng-guess-canary")
+    assert dialog.isVisible() and dialog.signed_in is None
+    assert dialog.error.isVisible()
+    assert "Wrong user name or password" in dialog.error.text()
+    assert "password authentication failed" in dialog.error.text()
+    assert "Wr0ng-guess-canary" not in dialog.error.text()
+    assert dialog.password_edit.text() == "" and dialog.focusWidget() is dialog.password_edit
+    assert not DataPaths(data_dir).settings.exists()  # nothing remembered from a failure
+    assert b"Wr0ng-guess-canary" not in files_and_logs_text(tmp_path, caplog)
+    # The second try, with the right password, goes through.
+    dialog.password_edit.setText(PASSWORD)
+    qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=30_000)
+
+
+def test_form_problems_are_shown_next_to_the_form_before_anything_is_sent(
+        qtbot, settings, data_dir, no_keyring):
+    dialog = make_dialog(qtbot, settings, data_dir)
+    dialog.address_edit.setText("postgresql://amara:hunter2@db.example.org/reviews")
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert "Leave the password out" in dialog.error.text() and not dialog.checking
+    assert dialog.focusWidget() is dialog.address_edit
+    dialog.address_edit.setText("postgresql://amara@db.example.org/reviews")
+    dialog.user_edit.setText("jonas")
+    dialog.password_edit.setText("x")
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert "names the user amara" in dialog.error.text()
+    dialog.user_edit.clear()
+    dialog.password_edit.clear()
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert dialog.user_edit.text() == "amara"  # taken from the address
+    assert "Enter your password" in dialog.error.text()
+
+
+def test_an_unreachable_backend_offers_offline_work_when_cases_are_here(
+        qtbot, settings, data_dir, tmp_path, no_keyring):
+    nowhere = f"postgresql:///reviews?host={tmp_path / 'no-server-here'}"
+    dialog = make_dialog(qtbot, settings, data_dir)
+    sign_in(qtbot, dialog, nowhere, "amara", PASSWORD)
+    assert "cannot be reached" in dialog.error.text()
+    assert "Check the address and your network" in dialog.error.text()
+    assert not dialog.offline_button.isVisible()  # no replica: nothing to work on offline
+
+    DataPaths(data_dir).ensure().replica.write_bytes(b"an existing replica")
+    sign_in(qtbot, dialog, nowhere, "amara", PASSWORD)
+    assert "work offline" in dialog.error.text() and dialog.offline_button.isVisible()
+    qtbot.mouseClick(dialog.offline_button, Qt.MouseButton.LeftButton)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.signed_in is not None and dialog.signed_in.offline
+    assert not dialog.signed_in.remember
+
+
+def test_remember_ticked_keeps_the_password_in_the_keyring_only(
+        qtbot, settings, data_dir, address, reviewer_role, system_keyring, caplog, tmp_path):
+    caplog.set_level(logging.DEBUG)
+    dialog = make_dialog(qtbot, settings, data_dir)
+    assert dialog.remember_box.isEnabled()
+    assert dialog.remember_box.text().replace("&", "") == \
+        f"Remember my password in {secrets.keyring_name()}"
+    sign_in(qtbot, dialog, address, reviewer_role, PASSWORD, remember=True)
+    signed_in = dialog.signed_in
+    assert signed_in is not None and signed_in.remember and signed_in.keyring_problem is None
+    assert secrets.load_password(signed_in.address.key, reviewer_role) == PASSWORD
+    assert PASSWORD.encode() not in files_and_logs_text(tmp_path, caplog)
+
+
+def test_remember_unticked_stores_nothing_and_forgets_an_old_one(
+        qtbot, settings, data_dir, address, reviewer_role, system_keyring):
+    key = parse_backend_address(address).key
+    secrets.save_password(key, reviewer_role, "an older password")
+    dialog = make_dialog(qtbot, settings, data_dir)
+    sign_in(qtbot, dialog, address, reviewer_role, PASSWORD, remember=False)
+    assert dialog.signed_in is not None and not dialog.signed_in.remember
+    assert secrets.load_password(key, reviewer_role) is None
+    assert make_dialog(qtbot, settings, data_dir).remember_box.isChecked() is False
+
+
+def test_a_remembered_password_signs_in_silently_and_sign_out_forgets_it(
+        qtbot, settings, data_dir, address, reviewer_role, system_keyring):
+    from ui.app import build_parser, obtain_sign_in
+
+    key = parse_backend_address(address).key
+    dialog = make_dialog(qtbot, settings, data_dir)
+    sign_in(qtbot, dialog, address, reviewer_role, PASSWORD, remember=True)
+    args = build_parser().parse_args(["--data-dir", str(data_dir)])
+    signed_in = obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False)
+    assert signed_in is not None  # no dialog: the keyring had it
+    assert (signed_in.username, signed_in.password, signed_in.address.key) == (
+        reviewer_role, PASSWORD, key)
+    # With --backend on the command line the same entry is found.
+    args = build_parser().parse_args(["--data-dir", str(data_dir), "--backend", address])
+    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False) == signed_in
+    secrets.forget_password(key, reviewer_role)  # what File > Sign out does
+    seen = _answer_modal(qtbot, SignInDialog, lambda d: d.reject())
+    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False) is None
+    assert seen and seen[0].user_edit.text() == reviewer_role
+
+
+def test_without_a_keyring_the_dialog_says_it_will_ask_each_time(
+        qtbot, settings, data_dir, address, reviewer_role, no_keyring):
+    dialog = make_dialog(qtbot, settings, data_dir)
+    assert not dialog.remember_box.isEnabled() and not dialog.remember_box.isChecked()
+    assert dialog.keyring_note.text() == NO_KEYRING and dialog.keyring_note.isVisible()
+    sign_in(qtbot, dialog, address, reviewer_role, PASSWORD)
+    assert dialog.signed_in is not None and not dialog.signed_in.remember
+    assert dialog.signed_in.keyring_problem is None
+
+
+def test_the_tls_line_follows_the_address(qtbot, settings, data_dir, no_keyring):
+    dialog = make_dialog(qtbot, settings, data_dir)
+    dialog.address_edit.setText("localhost/reviews")
+    assert "on this computer" in dialog.tls_label.text()
+    dialog.address_edit.setText("db.example.org/reviews")
+    assert "certificate is verified" in dialog.tls_label.text()
+    assert dialog.tls_label.text().startswith("✓")
+    unverified = "postgresql://db.example.org/reviews?sslmode=require"
+    dialog.address_edit.setText(unverified)
+    assert dialog.tls_label.text().startswith("⚠ Refused:")
+    assert "allow_unverified_tls" in dialog.tls_label.text()
+    dialog.address_edit.setText("not an address")
+    assert not dialog.tls_label.isVisible()
+    # Only with the explicit setting is such a backend used, and then with a warning.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    DataPaths(data_dir).settings.write_text("[security]\nallow_unverified_tls = true\n")
+    allowed = make_dialog(qtbot, settings, data_dir, address=unverified)
+    assert allowed.tls_label.text().startswith("⚠ The connection")
+    assert "does not verify the server's certificate" in allowed.tls_label.text()
+
+
+def test_an_unverified_remote_backend_is_refused_before_any_password_is_sent(
+        qtbot, settings, data_dir, no_keyring):
+    dialog = make_dialog(qtbot, settings, data_dir)
+    sign_in(qtbot, dialog, "postgresql://db.example.org/reviews?sslmode=require", "amara",
+            PASSWORD)
+    assert dialog.signed_in is None and "Not signed in" in dialog.error.text()
+    assert "sslmode=require" in dialog.error.text()
+
+
+# -- the replica cannot be opened --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("button", "resync"), [("resync_button", True),
+                                                ("quit_button", False)])
+def test_an_unreadable_replica_offers_a_resync_or_quit(qtbot, button, resync):
+    box = ReplicaUnreadableBox(RuntimeError("The local replica cannot be read"))
+    qtbot.addWidget(box)
+    assert box.text() == "The local replica cannot be read"
+    assert "aside, not deleted" in box.informativeText()
+    assert box.sign_in_button is None
+    QTimer.singleShot(0, lambda: getattr(box, button).click())
+    box.exec()
+    assert box.resync_chosen is resync and not box.sign_in_chosen
+
+
+def _damage(path: Path) -> None:
+    with path.open("r+b") as file:
+        file.write(bytes(range(256)) * 8)
+
+
+def test_a_damaged_replica_is_resynced_from_the_backend_or_the_app_quits(
+        qtbot, tmp_path, system_keyring):
+    from reviewer.clock import ManualClock
+    from reviewer.enforcement import SEND_HOLD
+    from reviewer.taxonomy import load_taxonomy
+    from tests.helpers.workstations import demo_workstation
+    from ui.app import build_parser, open_workstation
+
+    demo_workstation(tmp_path, ManualClock(), cases=4, with_media=False).close()
+    data_dir = tmp_path / "data"
+    _damage(DataPaths(data_dir).replica)
+    args = build_parser().parse_args(["--data-dir", str(data_dir)])
+    taxonomy = load_taxonomy()
+
+    seen = _answer_modal(qtbot, ReplicaUnreadableBox, lambda box: box.quit_button.click())
+    assert open_workstation(args, data_dir, taxonomy, None, decision_hold=SEND_HOLD) is None
+    assert "cannot be read" in seen[0].text()
+
+    before = set(data_dir.iterdir())
+    _answer_modal(qtbot, ReplicaUnreadableBox, lambda box: box.resync_button.click())
+    workstation = open_workstation(args, data_dir, taxonomy, None, decision_hold=SEND_HOLD)
+    assert workstation is not None
+    try:
+        workstation.synchronise()
+        assert workstation.queues()  # downloaded again from the (intact) backend
+    finally:
+        workstation.close()
+    moved_aside = [p for p in set(data_dir.iterdir()) - before
+                   if p.name.startswith("replica") and p.name != "replica.sqlite"]
+    assert moved_aside  # the unreadable file is kept, not deleted
+
+
+def test_without_a_keyring_a_replica_that_will_not_open_offers_signing_in_again(
+        qtbot, pg_url, reviewer_role, data_dir, no_keyring):
+    from reviewer.enforcement import SEND_HOLD
+    from reviewer.taxonomy import load_taxonomy
+    from reviewer.workstation import Workstation
+    from ui.app import SignInAgain, build_parser, open_workstation
+    from ui.sign_in import SignedIn
+
+    address = parse_backend_address(
+        f"postgresql:///{pg_url.database}?host={pg_url.query['host']}")
+    Workstation.open(data_dir, backend_url=address.for_user(reviewer_role),
+                     password=PASSWORD, username=reviewer_role).close()
+    typo = SignedIn(address, reviewer_role, PASSWORD + "x", remember=False, offline=True)
+    args = build_parser().parse_args(["--data-dir", str(data_dir)])
+    seen = _answer_modal(qtbot, ReplicaUnreadableBox, lambda box: box.sign_in_button.click())
+    with pytest.raises(SignInAgain, match="sign in again"):
+        open_workstation(args, data_dir, load_taxonomy(), typo, decision_hold=SEND_HOLD)
+    assert seen[0].defaultButton() is seen[0].sign_in_button
+
+
+# -- the first start of a packaged app ---------------------------------------------------
+
+
+def _answer_modal(qtbot, kind, action) -> list:
+    """Act on the next modal dialog of type ``kind`` once it is shown."""
+    seen: list = []
+
+    def poll() -> None:
+        widget = QApplication.activeModalWidget()
+        if isinstance(widget, kind) and widget.isVisible():
+            seen.append(widget)
+            action(widget)
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    return seen
+
+
+def test_first_run_connect_leads_to_the_sign_in_dialog_and_cancel_quits(
+        qtbot, settings, data_dir, no_keyring):
+    first = FirstRunDialog(data_dir)
+    qtbot.addWidget(first)
+    first.team.setChecked(True)
+    assert "sign in" in first.start_button.text()
+    help_text = first.findChild(QLabel, "teamBackendHelp").text()
+    assert "reviewer-admin create-user" in help_text
+
+    from ui.app import build_parser, run_sessions
+
+    args = build_parser().parse_args(["--data-dir", str(data_dir)])
+    seen = _answer_modal(qtbot, SignInDialog, lambda dialog: dialog.reject())
+    assert run_sessions(QApplication.instance(), args, data_dir, settings, TaskRunner(),
+                        team_first=True) == 0
+    assert seen and seen[0].address_edit.text() == ""
+    assert not DataPaths(data_dir).settings.exists()
+
+
+def _when_shown(predicate, action) -> list:
+    """Act on the first top-level widget that matches ``predicate`` once it is shown."""
+    seen: list = []
+
+    def poll() -> None:
+        found = [w for w in QApplication.topLevelWidgets() if w.isVisible() and predicate(w)]
+        if found:
+            seen.append(found[0])
+            action(found[0])
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    return seen
+
+
+def test_first_run_team_path_signs_in_opens_the_window_and_signs_out(
+        qtbot, settings, data_dir, address, reviewer_role, no_keyring, caplog, tmp_path):
+    from ui.app import build_parser, run_sessions
+    from ui.main_window import MainWindow
+
+    caplog.set_level(logging.DEBUG)
+    args = build_parser().parse_args(["--data-dir", str(data_dir)])
+    windows: list = []
+
+    def fill_in(dialog: SignInDialog) -> None:
+        dialog.address_edit.setText(address)
+        dialog.user_edit.setText(reviewer_role)
+        dialog.password_edit.setText(PASSWORD)
+        dialog.sign_in_button.click()
+
+    def in_the_window(window: MainWindow) -> None:
+        windows.append(window)
+        actions = {a.text().replace("&", ""): a for a in window.findChildren(QAction)}
+        assert window.findChild(QLabel, "tlsWarning") is None  # a local socket: no warning
+        actions["Lock now"].trigger()
+        _when_shown(lambda w: isinstance(w, SignInDialog), after_sign_out)
+        actions[f"Sign out ({reviewer_role})"].trigger()
+
+    def after_sign_out(dialog: SignInDialog) -> None:
+        windows.append(dialog.message.text())
+        windows.append(dialog.address_edit.text())
+        dialog.reject()
+
+    _answer_modal(qtbot, SignInDialog, fill_in)
+    _when_shown(lambda w: isinstance(w, MainWindow), in_the_window)
+    assert run_sessions(QApplication.instance(), args, data_dir, settings, TaskRunner(),
+                        team_first=True) == 0
+    assert len(windows) == 3, windows
+    assert "signed out" in windows[1]
+    assert parse_backend_address(windows[2]) == parse_backend_address(address)
+    assert PASSWORD.encode() not in files_and_logs_text(tmp_path, caplog)
+
+
+def test_a_wiped_replica_is_explained_once_after_start(qtbot, tmp_path):
+    from reviewer.clock import ManualClock
+    from tests.helpers.workstations import demo_workstation
+    from ui.app import show_start_notices
+
+    workstation = demo_workstation(tmp_path, ManualClock(), cases=2, with_media=False)
+    try:
+        parent = QDialog()
+        qtbot.addWidget(parent)
+        workstation.replica_warning = None  # (set when this run has no keyring)
+        assert show_start_notices(parent, workstation) is None  # nothing wiped: no message
+        workstation.wiped_reason = "this device was revoked by an admin"
+        box = show_start_notices(parent, workstation)
+        assert box is not None and box.isVisible()
+        assert "revoked by an admin" in box.text()
+        box.close()
+        workstation.wiped_reason = None
+        workstation.replica_warning = "the demo data lasts for this session only"
+        box = show_start_notices(parent, workstation)
+        assert box is not None and "this session only" in box.text()
+        box.close()
+    finally:
+        workstation.close()
+
+
+def test_an_unverified_tls_backend_is_warned_about_in_the_status_bar(qtbot, window):
+    from ui.app import install_session
+    from ui.sign_in import SignedIn
+
+    address = parse_backend_address("postgresql://db.example.org/reviews?sslmode=require")
+    session = install_session(window, window.tasks, SignedIn(address, "amara", PASSWORD, False))
+    label = window.statusBar().findChild(QLabel, "tlsWarning")
+    assert label is session.tls_label and label.isVisible()
+    assert label.text().startswith("⚠") and "not verified" in label.text()
+    assert label.toolTip() == tls_warning(address.for_user("amara"))
+    assert "sslmode=require" in label.toolTip()
+    session.lock.unlock()
+
+
+def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
+        qtbot, pg_url, reviewer_role, data_dir, renderer):
+    from reviewer.clock import ManualClock
+    from reviewer.workstation import Workstation
+    from ui.app import SIGN_IN_AGAIN, install_session
+    from ui.main_window import MainWindow
+    from ui.sign_in import SignedIn
+
+    address = parse_backend_address(
+        f"postgresql:///{pg_url.database}?host={pg_url.query['host']}")
+    workstation = Workstation.open(data_dir, backend_url=address.for_user(reviewer_role),
+                                   password="an old password", username=reviewer_role,
+                                   clock=ManualClock())
+    try:
+        tasks = TaskRunner()
+        window = MainWindow(workstation, tasks, renderer,
+                            QSettings(str(workstation.paths.settings),
+                                      QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window.show()
+        session = install_session(window, tasks, SignedIn(address, reviewer_role,
+                                                          "an old password", True))
+        asked: list[str] = []
+
+        def sign_in_again(box: QMessageBox) -> None:
+            asked.append(box.text())
+            box.button(QMessageBox.StandardButton.Yes).click()
+
+        _answer_modal(qtbot, QMessageBox, sign_in_again)
+        window.start_sync()
+        qtbot.waitUntil(lambda: session.next_step == SIGN_IN_AGAIN, timeout=30_000)
+        assert "password authentication failed" in asked[0]
+        assert not window.isVisible()
+        assert "sign in again" in session.message
+        tasks.wait_for_done(10_000)
+    finally:
+        workstation.close()
+
+
+def test_a_bad_backend_option_is_one_clear_line_and_exit_code_2(capsys, tmp_path):
+    from ui.app import main
+
+    assert main(["--data-dir", str(tmp_path), "--backend",
+                 "postgresql://amara:hunter2@db.example.org/reviews"]) == 2
+    err = capsys.readouterr().err
+    assert "Leave the password out of the address" in err and "hunter2" not in err
+    assert not any(tmp_path.iterdir())  # nothing was started or written
