@@ -19,6 +19,14 @@ Definitions, so the figures can be checked by hand:
 - Volumes and escalations are counted per UTC day or per ISO week (from Monday).
 - Escalations follow the escalation's own date; with a team filter, those made by the team's
   members or sent to that team.
+- Quality has three tables (definitions in `reviewer.qa.metrics`): agreement with auditors
+  and golden accuracy per period and reviewer, team and policy area (a decision counts in
+  the period it was made in), and one row per calibration session *started* in the period
+  (with a team filter, sessions with a case in the team's queues): Fleiss' kappa over the
+  cases every member answered, Krippendorff's alpha over all answers, each with a 95%
+  percentile bootstrap interval over cases seeded by the session's id (1,000 rounds), and
+  the too-small flag below 10 complete cases. ``reviewer-admin report --kind qa`` writes
+  the agreement table to --out (its columns unchanged) and the other two beside it.
 """
 
 from __future__ import annotations
@@ -41,7 +49,16 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import String
 
 from reviewer.escalation import escalation_team_code
-from reviewer.models import Case, Decision, Escalation, Queue, Team, TeamMembership
+from reviewer.models import (
+    Case,
+    Decision,
+    Escalation,
+    QaCalibration,
+    QaSample,
+    Queue,
+    Team,
+    TeamMembership,
+)
 from reviewer.vocabulary import Action, CaseStatus, Channel, EscalationTeam
 
 NOT_FINAL_ACTIONS = (Action.ESCALATE.value, Action.REQUEST_INFO.value)
@@ -333,6 +350,43 @@ def qa_rows(session: Session, report: ReportFilter) -> list[Any]:
     return [row for row in rows if (period_start(row.period) or report.since) < report.until]
 
 
+def golden_accuracy_rows(session: Session, report: ReportFilter) -> list[Any]:
+    """Accuracy against golden cases (`reviewer.qa.metrics.GoldenRow`) per period and
+    reviewer, team and policy area, over the same periods as `qa_rows`."""
+    from reviewer.qa.metrics import golden_rows
+
+    granularity = "week" if report.bucket is Bucket.WEEK else "day"
+    rows = golden_rows(session, report.since, report.team, granularity)
+    return [row for row in rows if (period_start(row.period) or report.since) < report.until]
+
+
+def calibration_results(session: Session, report: ReportFilter) -> list[Any]:
+    """Agreement of every calibration session started in the period
+    (`reviewer.qa.metrics.CalibrationResult`), oldest first; with a team filter, the sessions
+    with a case in one of the team's queues.
+
+    The intervals are percentile bootstraps over cases seeded by the session's id, so the same
+    session always shows the same interval."""
+    from reviewer.qa.metrics import calibration_agreement
+
+    statement = (
+        select(QaCalibration.id)
+        .where(QaCalibration.created_at >= report.since, QaCalibration.created_at < report.until)
+        .order_by(QaCalibration.created_at, QaCalibration.name, QaCalibration.id)
+    )
+    if report.team:
+        in_team = (
+            select(QaSample.id)
+            .join(Case, Case.id == QaSample.case_id)
+            .join(Queue, Queue.id == Case.queue_id)
+            .where(QaSample.calibration_id == QaCalibration.id,
+                   Queue.team_code == report.team)
+        )
+        statement = statement.where(in_team.exists())
+    return [calibration_agreement(session, calibration_id)
+            for calibration_id in session.scalars(statement)]
+
+
 def period_start(period: str) -> datetime | None:
     """The start of a QA period: an ISO week ("2026-W47") or a day ("2026-11-21")."""
     try:
@@ -368,6 +422,8 @@ class Report:
     turnaround: list[TurnaroundRow] = field(default_factory=list)
     escalations: list[EscalationRow] = field(default_factory=list)
     qa: list[Any] = field(default_factory=list)
+    golden: list[Any] = field(default_factory=list)
+    calibration: list[Any] = field(default_factory=list)
     qa_problem: str = ""
 
 
@@ -395,6 +451,8 @@ def build_report(session: Session, report: ReportFilter, now: datetime,
         elif section == "qa":
             try:
                 result.qa = qa_rows(session, report)
+                result.golden = golden_accuracy_rows(session, report)
+                result.calibration = calibration_results(session, report)
             except ImportError:
                 result.qa_problem = "quality figures are not available in this version"
     if progress is not None:
@@ -491,7 +549,9 @@ QA_HEADERS = ("Period", "Scope", "Who", "Audited", "Agreement", "Agreement low (
               "Agreement high (95%)", "Cohen's kappa", "Sample too small")
 
 
-def qa_table(report: Report, area_names: dict[str, str] | None = None) -> ReportTable:
+def _scoped_rows(rows: Iterable[Any], columns: Sequence[str],
+                 area_names: dict[str, str] | None) -> tuple[tuple[Cell, ...], ...]:
+    """Per-period rows by reviewer, team or area: the named attributes, areas by name."""
     names = area_names or {}
 
     def cell(row: Any, name: str) -> Cell:
@@ -500,9 +560,60 @@ def qa_table(report: Report, area_names: dict[str, str] | None = None) -> Report
             return names.get(value, value)
         return _qa_cell(value)
 
+    return tuple(tuple(cell(row, name) for name in columns) for row in rows)
+
+
+def qa_table(report: Report, area_names: dict[str, str] | None = None) -> ReportTable:
     return ReportTable(
         "qa_agreement", "Quality: agreement between reviewers and auditors", QA_HEADERS,
-        tuple(tuple(cell(r, name) for name in QA_COLUMNS) for r in report.qa))
+        _scoped_rows(report.qa, QA_COLUMNS, area_names))
+
+
+GOLDEN_COLUMNS = ("period", "scope", "key", "n", "accuracy", "accuracy_low", "accuracy_high",
+                  "too_small")
+GOLDEN_HEADERS = ("Period", "Scope", "Who", "Golden answers", "Accuracy", "Accuracy low (95%)",
+                  "Accuracy high (95%)", "Sample too small")
+
+
+def golden_table(report: Report, area_names: dict[str, str] | None = None) -> ReportTable:
+    """Accuracy against golden cases: exactly the expected policy and action (Wilson 95%)."""
+    return ReportTable(
+        "qa_golden", "Quality: accuracy against golden cases", GOLDEN_HEADERS,
+        _scoped_rows(report.golden, GOLDEN_COLUMNS, area_names))
+
+
+CALIBRATION_HEADERS = ("Session", "Started", "Cases", "Complete cases", "Raters",
+                       "Fleiss' kappa", "Kappa low", "Kappa high", "Krippendorff's alpha",
+                       "Alpha low", "Alpha high", "Sample too small", "Note")
+"""Complete cases: answered by every member (Fleiss' kappa uses those; alpha all answers).
+Low and high: the 95% percentile bootstrap interval over cases."""
+
+
+def _calibration_row(result: Any) -> tuple[Cell, ...]:
+    fleiss, alpha = result.fleiss, result.alpha
+    note = fleiss.warning or alpha.warning or ""
+    return (result.name, _qa_cell(result.created_at), result.cases, result.complete_cases,
+            result.members, _qa_cell(fleiss.value),
+            _qa_cell(fleiss.interval.low if fleiss.interval else None),
+            _qa_cell(fleiss.interval.high if fleiss.interval else None),
+            _qa_cell(alpha.value),
+            _qa_cell(alpha.interval.low if alpha.interval else None),
+            _qa_cell(alpha.interval.high if alpha.interval else None),
+            result.too_small, note)
+
+
+def calibration_table(report: Report) -> ReportTable:
+    """Calibration sessions: Fleiss' kappa over the cases every member answered, Krippendorff's
+    alpha over all answers, each with a 95% percentile bootstrap interval over cases."""
+    return ReportTable(
+        "qa_calibration", "Quality: calibration sessions (95% bootstrap intervals over cases)",
+        CALIBRATION_HEADERS, tuple(_calibration_row(r) for r in report.calibration))
+
+
+def qa_tables(report: Report, area_names: dict[str, str] | None = None) -> list[ReportTable]:
+    """The quality section: agreement with auditors, golden accuracy, calibration sessions."""
+    return [qa_table(report, area_names), golden_table(report, area_names),
+            calibration_table(report)]
 
 
 def report_tables(report: Report, area_names: dict[str, str] | None = None) -> list[ReportTable]:
@@ -519,7 +630,7 @@ def report_tables(report: Report, area_names: dict[str, str] | None = None) -> l
         elif section == "escalations":
             tables.append(escalations_table(report))
         elif section == "qa":
-            tables.append(qa_table(report, area_names))
+            tables += qa_tables(report, area_names)
     return tables
 
 
@@ -542,6 +653,16 @@ def kind_table(report: Report, kind: ReportKind,
                                  zip(("channel", "policy_area"), parts, strict=True)
                                  for row in part.rows))
     return qa_table(report, area_names)
+
+
+def kind_extra_tables(report: Report, kind: ReportKind,
+                      area_names: dict[str, str] | None = None) -> list[ReportTable]:
+    """The tables of a ``--kind`` that do not fit `kind_table`'s one CSV: for ``qa``, golden
+    accuracy and calibration sessions (written beside it as ``<name>_golden.csv`` and
+    ``<name>_calibration.csv``)."""
+    if kind is ReportKind.QA:
+        return [golden_table(report, area_names), calibration_table(report)]
+    return []
 
 
 def _qa_cell(value: Any) -> Cell:

@@ -22,14 +22,16 @@ from reviewer.reports import (
     ReportKind,
     build_report,
     day_start,
+    kind_extra_tables,
     kind_table,
+    save_csv,
     write_csv,
 )
 from reviewer.store import BackendError, Database, DataPaths, check_schema, sqlite_url
 from reviewer.taxonomy import load_taxonomy
 
 KIND_TITLES = {ReportKind.SLA: "SLA and turnaround", ReportKind.VOLUME: "Volume and escalations",
-               ReportKind.QA: "Quality (agreement with auditors)"}
+               ReportKind.QA: "Quality (agreement, golden accuracy, calibration)"}
 
 
 def _date(text: str) -> date:
@@ -93,6 +95,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"note: {report.qa_problem}", file=sys.stderr)
     if args.format == "csv":
         table = kind_table(report, kind, area_names)
+        extras = kind_extra_tables(report, kind, area_names)
         if args.out == "-":
             write_csv(table, sys.stdout)
         else:
@@ -101,11 +104,27 @@ def cmd_report(args: argparse.Namespace) -> int:
         where = "standard output" if args.out == "-" else args.out
         print(f"wrote {len(table.rows):,} rows ({table.title}, {wanted.describe()}) to "
               f"{where}", file=sys.stderr)
+        if extras and args.out == "-":
+            print(f"note: {', '.join(t.title for t in extras)}: give --out FILE to write them "
+                  "too", file=sys.stderr)
+        elif extras:
+            for extra in extras:
+                path = extra_csv_path(Path(args.out), extra.name)
+                save_csv(extra, path)
+                print(f"wrote {len(extra.rows):,} rows ({extra.title}) to {path}",
+                      file=sys.stderr)
         return 0
     pages = write_pdf(Path(args.out), report, area_names,
                       f"Reviewer Workstation: {KIND_TITLES[kind]} report")
     print(f"wrote a {pages}-page PDF ({wanted.describe()}) to {args.out}", file=sys.stderr)
     return 0
+
+
+def extra_csv_path(out: Path, table_name: str) -> Path:
+    """Where a kind's further table goes, beside --out: qa.csv -> qa_golden.csv for the
+    ``qa_golden`` table, qa_calibration.csv for ``qa_calibration``."""
+    part = table_name.split("_", 1)[-1]
+    return out.with_name(f"{out.stem}_{part}{out.suffix or '.csv'}")
 
 
 def write_pdf(path: Path, report, area_names: dict[str, str], title: str) -> int:  # type: ignore[no-untyped-def]
@@ -127,9 +146,11 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: i
         description="Aggregate the backend's cases reported from --since to --until (UTC days, "
                     "both included) and write one report: 'sla' (compliance by queue and "
                     "channel, turnaround p50/p90), 'volume' (cases by channel and policy area "
-                    "over time, escalations by team) or 'qa' (agreement with auditors). CSV "
-                    "is one table with a header row; PDF has the charts and tables of the "
-                    "reports window.")
+                    "over time, escalations by team) or 'qa' (agreement with auditors, "
+                    "accuracy against golden cases, calibration sessions). CSV is one table "
+                    "with a header row; for 'qa' the golden and calibration tables go beside "
+                    "it in FILE_golden.csv and FILE_calibration.csv. PDF has the charts and "
+                    "tables of the reports window.")
     report.add_argument("--kind", required=True, choices=[k.value for k in ReportKind])
     report.add_argument("--since", required=True, type=_date, metavar="DATE",
                         help="first day (YYYY-MM-DD, UTC)")

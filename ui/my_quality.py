@@ -9,10 +9,7 @@ named: the feedback is about the decision, not the person who audited it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -38,6 +35,7 @@ from reviewer.qa.metrics import QaResult, ReviewerQuality, reviewer_quality
 from reviewer.qa.store import REASON_LABELS
 from reviewer.vocabulary import Action
 from reviewer.workstation import Workstation
+from ui.table_model import RowsTableModel
 
 
 def _percent(value: float) -> str:
@@ -78,34 +76,9 @@ def _decision(category: str) -> str:
     return f"{policy} · {label}"
 
 
-class QaResultsModel(QAbstractTableModel):
+class QaResultsModel(RowsTableModel[QaResult]):
     HEADERS = ("Case", "Decided", "Your decision", "Auditor's decision", "Verdict", "Reason",
                "Feedback")
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._rows: list[QaResult] = []
-
-    def set_rows(self, rows: Sequence[QaResult]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> QaResult | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # Qt override
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,  # Qt override
              role: int = Qt.ItemDataRole.DisplayRole) -> object:

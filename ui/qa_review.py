@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QItemSelectionModel,
     QModelIndex,
@@ -84,6 +83,7 @@ from reviewer.wellness import ExposureLedger
 from reviewer.workstation import Workstation
 from ui.form_feedback import inline_error, submit_on_ctrl_enter
 from ui.my_quality import MyQualityDialog, describe_kappa, describe_proportion
+from ui.table_model import RowsTableModel
 from ui.tasks import TaskRunner
 from ui.viewer import MediaViewer
 
@@ -109,38 +109,16 @@ def _action_label(action: str) -> str:
         return action
 
 
-class AuditListModel(QAbstractTableModel):
+class AuditListModel(RowsTableModel[AuditItem]):
     HEADERS = ("Case", "Policy area", "Drawn as", "Status")
 
     def __init__(self, area_names: dict[str, str], parent: QWidget | None = None):
         super().__init__(parent)
-        self._rows: list[AuditItem] = []
         self._areas = area_names
-
-    def set_rows(self, rows: Sequence[AuditItem]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> AuditItem | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, sample_id: uuid.UUID) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.sample.sample_id == sample_id),
                     None)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # Qt override
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,  # Qt override
              role: int = Qt.ItemDataRole.DisplayRole) -> object:

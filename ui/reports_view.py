@@ -27,7 +27,6 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QMarginsF,
     QModelIndex,
@@ -71,6 +70,7 @@ from reviewer.clock import Clock
 from reviewer.reports import (
     SECTIONS,
     Bucket,
+    Cell,
     Report,
     ReportFilter,
     ReportTable,
@@ -85,11 +85,13 @@ from reviewer.reports import (
     team_label,
     teams,
 )
+from ui.table_model import RowsTableModel
 from ui.tasks import TaskRunner
 
 DEFAULT_DAYS = 14
 CHART_HEIGHT = 380
-PERCENT_HEADERS = ("Compliance", "Agreement", "Agreement low (95%)", "Agreement high (95%)")
+PERCENT_HEADERS = ("Compliance", "Agreement", "Agreement low (95%)", "Agreement high (95%)",
+                   "Accuracy", "Accuracy low (95%)", "Accuracy high (95%)")
 
 
 # -- charts -----------------------------------------------------------------------------------
@@ -341,6 +343,8 @@ _CHART_SECTION = {"sla_by_queue": "sla", "sla_by_channel": "sla", "turnaround": 
                   "escalations_by_team": "escalations", "qa_agreement": "qa",
                   "qa_disagreement": "qa"}
 TABS = ("SLA", "Turnaround", "Volume", "Escalations", "Quality")
+TABLE_ONLY = (("qa_golden", "Quality"), ("qa_calibration", "Quality"))
+"""Tables shown without a chart: (table name, tab), after the tab's charts."""
 
 
 def charts_for(report: Report, area_names: dict[str, str]) -> dict[str, QChart]:
@@ -366,18 +370,17 @@ def display_cell(header: str, value: Any) -> str:
     return str(value)
 
 
-class ReportTableModel(QAbstractTableModel):
+def is_numeric(value: Any) -> bool:
+    """Right-aligned in tables: numbers, not yes/no flags."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class ReportTableModel(RowsTableModel[tuple[Cell, ...]]):
     """One `ReportTable`, read-only."""
 
     def __init__(self, table: ReportTable, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(parent, table.rows, table.headers)
         self.table = table
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 # Qt override
-        return 0 if parent.isValid() else len(self.table.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 # Qt override
-        return 0 if parent.isValid() else len(self.table.headers)
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # Qt override
@@ -386,14 +389,10 @@ class ReportTableModel(QAbstractTableModel):
         value = self.table.rows[index.row()][index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return display_cell(self.table.headers[index.column()], value)
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float):
+        if role == Qt.ItemDataRole.ToolTipRole and isinstance(value, str) and len(value) > 30:
+            return value  # long notes are cut short in the column
+        if role == Qt.ItemDataRole.TextAlignmentRole and is_numeric(value):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # Qt override
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.table.headers[section]
         return None
 
 
@@ -475,40 +474,54 @@ class _PdfPages:
         self.y += height + 8
 
     def table(self, table: ReportTable) -> None:
-        """The table, continued on the next page (with its header again) when it is long."""
+        """The table, continued on the next page (with its header again) when it is long.
+
+        When the columns do not fit the page, headers wrap at spaces and long text (notes)
+        wraps within a column of at most a third of the page."""
         metrics = QFontMetricsF(self.body, self.writer)
-        row_height = metrics.height() + 5
+        line_height = metrics.height() + 5
         title_height = QFontMetricsF(self._font(11, bold=True), self.writer).height() + 6
-        if self.y + title_height + 3 * row_height > self.bottom:
+        if self.y + title_height + 3 * line_height > self.bottom:
             self.new_page()
         self.text(table.title, 11, bold=True, gap=2)
         widths = self._column_widths(table, metrics)
-        self._row(table.headers, widths, row_height, header=True)
+        self._row(table.headers, widths, header=True)
         if not table.rows:
             self.text("(nothing in this period)", 9)
         for row in table.rows:
-            if self.y + row_height > self.bottom:
+            cells = [display_cell(h, v) for h, v in zip(table.headers, row, strict=True)]
+            if self.y + self._row_height(cells, widths, self.body) > self.bottom:
                 self.new_page()
                 self.text(f"{table.title} (continued)", 11, bold=True, gap=2)
-                self._row(table.headers, widths, row_height, header=True)
-            cells = [display_cell(h, v) for h, v in zip(table.headers, row, strict=True)]
-            self._row(cells, widths, row_height, numeric=[isinstance(v, int | float)
-                                                          for v in row])
+                self._row(table.headers, widths, header=True)
+            self._row(cells, widths, numeric=[is_numeric(v) for v in row])
         self.y += 14
 
     def _column_widths(self, table: ReportTable, metrics: QFontMetricsF) -> list[float]:
         bold = QFontMetricsF(self.bold, self.writer)
-        natural = []
+        natural, narrow = [], []
         for column, header in enumerate(table.headers):
             texts = [display_cell(header, row[column]) for row in table.rows[:200]]
-            natural.append(max([bold.horizontalAdvance(header),
-                                *(metrics.horizontalAdvance(t) for t in texts)]) + 16)
-        scale = min(1.0, self.width / sum(natural))
-        return [w * scale for w in natural]
+            cells = max([0.0, *(metrics.horizontalAdvance(t) for t in texts)])
+            natural.append(max(bold.horizontalAdvance(header), cells) + 16)
+            longest_word = max(bold.horizontalAdvance(word) for word in header.split() or [""])
+            narrow.append(max(longest_word, min(cells, self.width / 3)) + 16)
+        if sum(natural) <= self.width:
+            return natural
+        return _fit_widths(narrow, self.width)
 
-    def _row(self, cells: Any, widths: list[float], height: float, *, header: bool = False,
+    def _row_height(self, cells: Any, widths: list[float], font: QFont) -> float:
+        metrics = QFontMetricsF(font, self.writer)
+        tallest = max(metrics.boundingRect(QRectF(0, 0, max(width - 12, 1.0), 10_000.0),
+                                           int(Qt.TextFlag.TextWordWrap), str(cell)).height()
+                      for cell, width in zip(cells, widths, strict=True))
+        return max(tallest, metrics.height()) + 5
+
+    def _row(self, cells: Any, widths: list[float], *, header: bool = False,
              numeric: list[bool] | None = None) -> None:
-        self.painter.setFont(self.bold if header else self.body)
+        font = self.bold if header else self.body
+        height = self._row_height(cells, widths, font)
+        self.painter.setFont(font)
         x = 0.0
         if header:
             self.painter.fillRect(QRectF(0, self.y, sum(widths), height), Qt.GlobalColor.lightGray)
@@ -516,13 +529,28 @@ class _PdfPages:
             align = Qt.AlignmentFlag.AlignVCenter | (
                 Qt.AlignmentFlag.AlignRight if numeric and numeric[column]
                 else Qt.AlignmentFlag.AlignLeft)
-            self.painter.drawText(QRectF(x + 6, self.y, width - 12, height), int(align),
-                                  str(cell))
+            self.painter.drawText(QRectF(x + 6, self.y, width - 12, height),
+                                  int(align) | int(Qt.TextFlag.TextWordWrap), str(cell))
             x += width
         self.painter.setPen(QPen(Qt.GlobalColor.lightGray))
         self.painter.drawLine(0, int(self.y + height), int(sum(widths)), int(self.y + height))
         self.painter.setPen(QPen(Qt.GlobalColor.black))
         self.y += height
+
+
+def _fit_widths(widths: list[float], total: float) -> list[float]:
+    """Narrow the widest columns (whose text wraps) to one common cap until the columns fit
+    in `total`; narrow columns such as numbers keep their width when they can."""
+    if sum(widths) <= total:
+        return widths
+    ordered = sorted(widths, reverse=True)
+    cap = total / len(widths)
+    for capped in range(1, len(ordered) + 1):
+        rest = sum(ordered[capped:])
+        cap = (total - rest) / capped
+        if capped == len(ordered) or cap >= ordered[capped]:
+            break
+    return [min(w, cap) for w in widths]
 
 
 def write_report_pdf(path: Path, report: Report, area_names: dict[str, str],
@@ -760,6 +788,17 @@ class ReportsWindow(QMainWindow):
             holder = QWidget()
             holder.setLayout(row)
             self.tab_layouts[spec.tab].addWidget(holder)
+        for name, tab in TABLE_ONLY:
+            if name in self.tables:
+                block = self._table_block(self.tables[name])
+                # As tall as its rows (up to ten), not a fixed box mostly empty.
+                view = self.table_views[name]
+                rows = min(max(len(self.tables[name].rows), 2), 10)
+                view.setMinimumHeight(0)
+                view.setFixedHeight(view.horizontalHeader().sizeHint().height() + rows * 22
+                                    + view.horizontalScrollBar().sizeHint().height()
+                                    + 2 * view.frameWidth())
+                self.tab_layouts[tab].addWidget(block)
 
     def _table_block(self, table: ReportTable) -> QWidget:
         block = QWidget()

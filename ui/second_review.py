@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.enforcement import MIN_REJECTION_NOTE_CHARS
+from ui.table_model import RowsTableModel
 
 
 @dataclass(frozen=True)
@@ -51,36 +51,11 @@ class PendingReview:
     mine: bool
 
 
-class PendingReviewsModel(QAbstractTableModel):
+class PendingReviewsModel(RowsTableModel[PendingReview]):
     HEADERS = ("Case", "Policy", "Action", "Decided by", "When")
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._rows: list[PendingReview] = []
-
-    def set_rows(self, rows: Sequence[PendingReview]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> PendingReview | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, decision_id: uuid.UUID) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.decision_id == decision_id), None)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # Qt override
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,  # Qt override
              role: int = Qt.ItemDataRole.DisplayRole) -> object:

@@ -52,6 +52,13 @@ class StoryboardKey:
     settings: RenditionSettings
 
 
+def check_frame_count(count: int) -> None:
+    """A ValueError unless a storyboard may have `count` frames."""
+    if not MIN_STORYBOARD_FRAMES <= count <= MAX_STORYBOARD_FRAMES:
+        raise ValueError(f"a storyboard has {MIN_STORYBOARD_FRAMES} to "
+                         f"{MAX_STORYBOARD_FRAMES} frames, not {count}")
+
+
 def build_storyboard(
     data: bytes,
     count: int,
@@ -65,9 +72,7 @@ def build_storyboard(
 ) -> Storyboard:
     """`count` blurred frames at evenly spaced positions; `progress(frame, done, total)`
     is called as each is ready, and `on_info(info)` once the video has been checked."""
-    if not MIN_STORYBOARD_FRAMES <= count <= MAX_STORYBOARD_FRAMES:
-        raise ValueError(f"a storyboard has {MIN_STORYBOARD_FRAMES} to "
-                         f"{MAX_STORYBOARD_FRAMES} frames, not {count}")
+    check_frame_count(count)
     frames: list[StoryboardFrame] = []
     with VideoReader(data, limits) as reader:
         if on_info is not None:

@@ -39,11 +39,10 @@ from reviewer.media.errors import (
 )
 from reviewer.media.render import RenditionSettings
 from reviewer.media.storyboard import (
-    MAX_STORYBOARD_FRAMES,
-    MIN_STORYBOARD_FRAMES,
     Storyboard,
     StoryboardFrame,
     build_storyboard,
+    check_frame_count,
 )
 from reviewer.media.video import (
     DEFAULT_VIDEO_LIMITS,
@@ -302,9 +301,7 @@ def build_storyboard_bounded(
     """`build_storyboard` in a bounded worker. `on_job(job)` is told the job, so that a
     caller can stop it from another thread; a stopped or cancelled build returns the frames
     it had."""
-    if not MIN_STORYBOARD_FRAMES <= count <= MAX_STORYBOARD_FRAMES:
-        raise ValueError(f"a storyboard has {MIN_STORYBOARD_FRAMES} to "
-                         f"{MAX_STORYBOARD_FRAMES} frames, not {count}")
+    check_frame_count(count)
     detect_video(data)
     info: VideoInfo | None = None
     frames: list[StoryboardFrame] = []

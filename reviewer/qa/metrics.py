@@ -270,6 +270,7 @@ class CalibrationResult:
     complete_cases: int  # answered by every member: what Fleiss' kappa uses
     fleiss: KappaResult
     alpha: KappaResult
+    created_at: datetime | None = None
 
     @property
     def too_small(self) -> bool:
@@ -304,7 +305,8 @@ def calibration_agreement(session: Session, calibration_id: uuid.UUID,
     rng = rng or random.Random(int(calibration_id.int % (1 << 63)))
     return CalibrationResult(
         calibration_id, calibration.name, len(members), len(ordered), len(complete),
-        fleiss_kappa_from_ratings(complete, rng=rng), krippendorff_alpha_nominal(units, rng=rng))
+        fleiss_kappa_from_ratings(complete, rng=rng), krippendorff_alpha_nominal(units, rng=rng),
+        calibration.created_at)
 
 
 # -- one reviewer's own view ---------------------------------------------------------------

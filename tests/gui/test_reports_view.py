@@ -15,8 +15,9 @@ from PySide6.QtPdf import QPdfDocument
 from reviewer.clock import ManualClock
 from reviewer.reports import Bucket
 from reviewer.store import Database, sqlite_url
+from tests.unit.test_qa_report_tables import FLEISS_KAPPA, add_calibrations_and_golden
 from tests.unit.test_reports import NOW, add_qa_reviews, build_known_dataset
-from ui.reports_view import ReportsWindow
+from ui.reports_view import TABS, ReportsWindow
 from ui.tasks import TaskRunner
 
 AREAS = {"hate_speech": "Hate speech", "spam_fraud": "Spam and fraud",
@@ -32,18 +33,23 @@ def database(tmp_path):
     database.dispose()
 
 
-@pytest.fixture
-def reports(qtbot, database):
+def _open_reports(qtbot, database, bucket: Bucket = Bucket.DAY):  # type: ignore[no-untyped-def]
+    """The reports window on `database`, showing 9 to 16 November 2026 once it has run."""
     tasks = TaskRunner()
     window = ReportsWindow(database.sessions, ManualClock(NOW), tasks, AREAS)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     _settle(qtbot, window)
-    window.set_filter(date(2026, 11, 9), date(2026, 11, 16))
-    _settle(qtbot, window)
+    _refreshed(qtbot, window, lambda: window.set_filter(date(2026, 11, 9), date(2026, 11, 16),
+                                                        bucket=bucket))
     yield window
     tasks.wait_for_done(10_000)
+
+
+@pytest.fixture
+def reports(qtbot, database):
+    yield from _open_reports(qtbot, database)
 
 
 def _settle(qtbot, window: ReportsWindow) -> None:
@@ -152,7 +158,7 @@ def test_export_pdf_has_every_chart_and_table(reports, tmp_path):
     assert path.read_bytes().startswith(b"%PDF-")
     document = QPdfDocument()
     assert document.load(str(path)) == QPdfDocument.Error.None_
-    # Eight charts, two to a page, then the seven tables on their own pages.
+    # Eight charts, two to a page, then the nine tables on their own pages.
     assert pages == document.pageCount() == 6
     first = document.getAllText(0).text()
     assert "Reviewer Workstation: reports" in first
@@ -202,3 +208,52 @@ def test_the_main_window_opens_the_reports_with_its_shortcut(qtbot, window):
     assert len(bars(reports.charts["sla_by_queue"])["Within SLA %"]) >= 5
     action.trigger()
     assert window.reports_window is reports  # one window, raised again
+
+
+@pytest.fixture
+def quality_reports(qtbot, tmp_path):
+    """The reports window over the known data plus two calibration sessions (one Fleiss
+    1971's table) and three golden answers, stored as the app stores them."""
+    database = Database.open(sqlite_url(tmp_path / "quality.db"))
+    build_known_dataset(database.sessions)
+    add_qa_reviews(database.sessions)
+    add_calibrations_and_golden(database.sessions)
+    yield from _open_reports(qtbot, database, Bucket.WEEK)
+    database.dispose()
+
+
+def test_quality_tab_shows_golden_accuracy_and_calibration_sessions(quality_reports, tmp_path):
+    window = quality_reports
+    window.tabs.setCurrentIndex(TABS.index("Quality"))
+    quality = window.tabs.currentWidget().widget()
+    golden = window.table_views["qa_golden"]
+    calibration = window.table_views["qa_calibration"]
+    assert quality.isAncestorOf(golden) and quality.isAncestorOf(calibration)
+    assert golden.isVisible() and calibration.isVisible()
+
+    model = golden.model()
+    ann = next(r for r in range(model.rowCount()) if model.index(r, 2).data() == "Ann")
+    assert [model.index(ann, c).data() for c in range(model.columnCount())] == [
+        "2026-W46", "reviewer", "Ann", "3", "66.7%", "20.8%", "93.8%", "yes"]
+    model = calibration.model()
+    assert model.rowCount() == 2
+    first = [model.index(0, c).data() for c in range(model.columnCount())]
+    assert first[:5] == ["Week 46 calibration", "2026-11-12 09:00", "10", "10", "14"]
+    assert first[5] == f"{FLEISS_KAPPA:g}" and first[8] == "0.2156"
+    assert first[11] == "no"
+    assert model.index(1, 11).data() == "yes"
+    assert "fewer than 10" in model.index(1, 12).data()
+
+    path = tmp_path / "calibration.csv"
+    window.export_csv("qa_calibration", path)
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert [row[0] for row in rows] == ["Session", "Week 46 calibration", "Beta pair"]
+
+    pdf = tmp_path / "quality.pdf"
+    pages = window.export_pdf(pdf)
+    document = QPdfDocument()
+    assert document.load(str(pdf)) == QPdfDocument.Error.None_
+    text = "".join(document.getAllText(page).text() for page in range(pages))
+    assert "Quality: accuracy against golden cases" in text
+    assert "Quality: calibration sessions" in text and "Beta pair" in text

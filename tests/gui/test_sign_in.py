@@ -8,8 +8,6 @@ import os
 import uuid
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction
@@ -17,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
 from reviewer import secrets
 from reviewer.store import DataPaths, tls_warning
+from tests.helpers.keyrings import without_keyring
 from tests.helpers.postgres import pg_url, postgres_server
 from ui.first_run import FirstRunDialog
 from ui.sign_in import (
@@ -103,10 +102,8 @@ def settings(data_dir):
 @pytest.fixture
 def no_keyring():
     """A computer with no keyring at all (keyring's own 'fail' backend)."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
+    with without_keyring():
+        yield
 
 
 @pytest.fixture

@@ -29,5 +29,11 @@ def test_frozen_app_builds_and_starts(tmp_path: Path) -> None:
     for line in ("decoder (spawn): OK", "decoder (forkserver): OK",
                  "dialect postgresql+psycopg: OK", "SecretService", "migrations: head"):
         assert line in result.stdout
+    # The bundled video worker probed the launcher's half-second 64x48 demo clip with sound
+    # (installer/launcher.py) and QtMultimedia loaded.
+    video = [line for line in result.stdout.splitlines() if line.startswith("video worker: ")]
+    assert len(video) == 1, result.stdout[-4000:]
+    assert video[0].startswith("video worker: OK (0:00.5 · 64×48 · h264 · 10 fps · audio (aac));"
+                               " audio outputs: "), video[0]
     assert "frozen start-up:" in result.stdout
     assert screenshot.stat().st_size > 50_000

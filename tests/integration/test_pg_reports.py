@@ -3,6 +3,7 @@ on SQLite (the day and week buckets, percentiles and SLA sums are dialect-specif
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from reviewer.reports import Bucket, ReportFilter, build_report, volume
@@ -60,3 +61,30 @@ def test_reviewer_admin_report_reads_a_postgresql_backend(pg_url, tmp_path, caps
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[1] == "queue,Alpha queue,9,6,5,2,1,0.5556"
     assert not (tmp_path / "unused" / "backend.sqlite").exists()
+
+
+def test_calibration_and_golden_tables_on_postgresql(pg_url):
+    """Fleiss (1971)'s table stored as a calibration session on PostgreSQL, and golden
+    answers: the same figures as on SQLite (tests/unit/test_qa_report_tables.py)."""
+    from tests.unit.test_qa_report_tables import (
+        FLEISS_KAPPA,
+        KRIPPENDORFF_ALPHA,
+        add_calibrations_and_golden,
+    )
+    from tests.unit.test_reports import add_qa_reviews
+
+    database = Database.open(pg_url)
+    try:
+        build_known_dataset(database.sessions)
+        add_qa_reviews(database.sessions)
+        add_calibrations_and_golden(database.sessions)
+        with database.sessions() as session:
+            report = build_report(session, ReportFilter(SINCE, UNTIL, "alpha", Bucket.WEEK),
+                                  NOW, ("qa",))
+        (calibration,) = report.calibration  # the Beta pair has no case in alpha's queues
+        assert calibration.fleiss.value == pytest.approx(FLEISS_KAPPA, abs=5e-5)
+        assert calibration.alpha.value == pytest.approx(KRIPPENDORFF_ALPHA, abs=5e-5)
+        ann = next(r for r in report.golden if r.scope == "reviewer")
+        assert (ann.period, ann.n, round(ann.accuracy, 4)) == ("2026-W46", 3, 0.6667)
+    finally:
+        database.dispose()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import random
 
-import keyring
-import keyring.backends.fail
 import pytest
 from sqlalchemy import func, select
 
@@ -16,14 +14,13 @@ from reviewer.models import Case
 from reviewer.replica import SALT_FILE, ReplicaLocked, ReplicaUnreadable, derive_key
 from reviewer.store import Database, is_plain_sqlite, sqlite_url
 from reviewer.workstation import Workstation
+from tests.helpers.keyrings import without_keyring
 
 
 @pytest.fixture
 def no_keyring():
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
+    with without_keyring():
+        yield
 
 
 @pytest.fixture
@@ -107,12 +104,7 @@ def test_a_keyring_replica_when_the_keyring_is_gone_says_so(tmp_path, clock):
     backend_url = sqlite_url(data / "backend.sqlite")
     team = tmp_path / "team"
     Workstation.open(team, backend_url=backend_url, password="pw", clock=clock).close()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    try:
-        with pytest.raises(ReplicaUnreadable, match="not available now"):
-            Workstation.open(team, backend_url=backend_url, password="pw", clock=clock)
-    finally:
-        keyring.set_keyring(previous)
+    with without_keyring(), pytest.raises(ReplicaUnreadable, match="not available now"):
+        Workstation.open(team, backend_url=backend_url, password="pw", clock=clock)
     workstation = Workstation.open(team, backend_url=backend_url, password="pw", clock=clock)
     workstation.close()

@@ -261,7 +261,8 @@ def test_build_report_runs_each_section_with_progress(known_db):
     assert len(report.sla) == 6 and len(report.escalations) == 2
     names = [t.name for t in report_tables(report, {"hate_speech": "Hate speech"})]
     assert names == ["sla_by_queue", "sla_by_channel", "turnaround", "volume_by_channel",
-                     "volume_by_policy_area", "escalations_by_team", "qa_agreement"]
+                     "volume_by_policy_area", "escalations_by_team", "qa_agreement",
+                     "qa_golden", "qa_calibration"]
     by_area = next(t for t in report_tables(report, {"hate_speech": "Hate speech"})
                    if t.name == "volume_by_policy_area")
     assert ("Hate speech" in {row[1] for row in by_area.rows})

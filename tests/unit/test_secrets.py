@@ -4,18 +4,16 @@ tests/helpers/keyring_daemon.py), and what happens when there is no keyring at a
 from __future__ import annotations
 
 import keyring
-import keyring.backends.fail
 import pytest
 
 from reviewer import secrets
+from tests.helpers.keyrings import without_keyring
 
 
 @pytest.fixture
 def no_keyring():
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
+    with without_keyring():
+        yield
 
 
 def test_the_test_run_uses_a_real_secret_service_keyring():
