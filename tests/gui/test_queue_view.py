@@ -51,6 +51,21 @@ def test_filters_combine_show_what_is_active_and_clear_in_one_action(qtbot, wind
     assert bar.combos["channel"].currentIndex() == 0
 
 
+def test_language_filter_fills_in_the_background_and_filters(qtbot, window):
+    all_rows = _rows(window)
+    combo = window.filter_bar.combos["language"]
+    qtbot.waitUntil(lambda: combo.count() > 1, timeout=15_000)
+    with window.workstation.replica.sessions() as session:  # decided cases count too
+        languages = sorted({case.language for case in session.scalars(select(Case))})
+    assert [combo.itemData(i) for i in range(1, combo.count())] == languages
+    assert combo.itemText(1) == languages[0].upper()
+    wanted = all_rows[0].language  # one that open cases have, so the result is not empty
+    combo.setCurrentIndex(combo.findData(wanted))
+    rows = _rows(window)
+    assert rows
+    assert {r.id for r in rows} == {r.id for r in all_rows if r.language == wanted}
+
+
 def test_search_box_finds_a_reference_and_survives_hostile_text(qtbot, window):
     target = _rows(window)[3]
     window.filter_bar.search.setText(target.external_ref)
