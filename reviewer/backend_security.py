@@ -16,6 +16,8 @@ time, and idempotent) sets up:
   held: a late decision is kept for a lead, never dropped); auditors see the decisions
   sampled for them (blind: not the original decision until they have submitted their own
   review); leads see their teams; admins everything.
+- ``rw_sampling_frame``, through which auditors, leads and admins draw audit samples
+  without seeing the decisions themselves (see `sampling_frame_sql`).
 - a trigger that keeps a plain reviewer's changes to a case to what a lease allows (no
   taking someone else's live lease, no lowering a fencing token).
 
@@ -239,6 +241,79 @@ $$;
 _QA_FUNCTION_NAMES = ("rw_score_golden(uuid[], bigint)", "rw_my_calibration_ids()",
                       "rw_calibrations_i_run()")
 
+SAMPLING_FRAME_FUNCTION = "rw_sampling_frame(timestamptz, timestamptz)"
+SAMPLER_GROUPS = "rw_auditor, rw_lead, rw_admin"
+_SAMPLING_FRAME = r"""
+CREATE OR REPLACE FUNCTION rw_sampling_frame(p_since timestamptz, p_until timestamptz)
+RETURNS TABLE (decision_id uuid, case_id uuid, reviewer_id uuid, policy_area text,
+               created_at timestamptz, reviewer_started_on timestamptz, severe boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+#variable_conflict use_column
+DECLARE
+    is_owner boolean := pg_has_role(session_user, '{owner}', 'USAGE');
+    everything boolean;
+BEGIN
+    -- see sampling_frame_sql: who may call this and which decisions they get
+    IF NOT is_owner AND (public.rw_me() IS NULL
+            OR NOT (pg_has_role(session_user, 'rw_auditor', 'MEMBER')
+                    OR pg_has_role(session_user, 'rw_lead', 'MEMBER')
+                    OR pg_has_role(session_user, 'rw_admin', 'MEMBER'))) THEN
+        RAISE EXCEPTION USING MESSAGE = 'only active auditors, leads and admins draw audit '
+            || 'samples', ERRCODE = 'insufficient_privilege';
+    END IF;
+    everything := is_owner OR pg_has_role(session_user, 'rw_admin', 'MEMBER');
+    RETURN QUERY
+    SELECT d.id, d.case_id, d.reviewer_id, c.policy_area::text, d.created_at, r.started_on,
+           d.action = ANY ({severe})
+    FROM public.decision d
+    JOIN public.review_case c ON c.id = d.case_id
+    JOIN public.reviewer r ON r.id = d.reviewer_id
+    WHERE d.created_at >= p_since AND (p_until IS NULL OR d.created_at < p_until)
+      AND NOT d.conflict
+      AND NOT EXISTS (SELECT 1 FROM public.decision later WHERE later.supersedes_id = d.id)
+      AND (everything OR c.queue_id IN (SELECT public.rw_my_queue_ids()))
+    ORDER BY d.created_at, d.id;
+END
+$$;
+"""
+
+
+def shipped_severe_actions() -> tuple[str, ...]:
+    """The severe actions of the shipped taxonomy (``severe_actions`` in taxonomy.toml)."""
+    from reviewer.taxonomy import load_taxonomy
+
+    return tuple(sorted({str(action) for action in load_taxonomy().severe_actions}))
+
+
+def sampling_frame_sql(owner: str, severe_actions: tuple[str, ...]) -> str:
+    """``rw_sampling_frame(since, until)``: what drawing an audit sample needs, for the
+    people who draw samples, whom row-level security would otherwise show too little.
+
+    An auditor sees only the decisions already sampled for them, so they could not draw a
+    sample from their own view. This SECURITY DEFINER function gives them the sampling frame
+    instead, and nothing more: per standing decision (not superseded, not a conflict) made in
+    [since, until) (no upper bound when ``until`` is NULL), its id, case id, reviewer id,
+    policy area, time, the reviewer's start date, and whether its action is severe. It never
+    returns the action, policy or rationale. ``severe`` is the one bit about the outcome it
+    carries, the same bit the ``severe`` method of a severe-oversampled sample shows; the list
+    of severe actions is written into the function body here, when an admin runs
+    init-backend (from the shipped taxonomy), and is part of the setup's fingerprint; no
+    caller can pass another list to probe a decision's action.
+
+    Who gets what: only active members of rw_auditor, rw_lead or rw_admin may call it
+    (EXECUTE is revoked from PUBLIC and from rw_reviewer, and the function checks the group
+    again). Admins (and the owner) get every decision; auditors and leads get the decisions on
+    cases in their own teams' queues (``team_membership``), as leads see those cases anyway.
+    An auditor of no team gets nothing (fail closed: create-user requires a team); a QA team
+    that audits every team is made a member of every team.
+    """
+    for action in severe_actions:
+        if not re.fullmatch(r"[a-z_]+", action):
+            raise ValueError(f"unexpected severe action {action!r}")
+    listed = ", ".join(f"'{action}'" for action in severe_actions)
+    severe = f"ARRAY[{listed}]::text[]"
+    return _SAMPLING_FRAME.replace("{owner}", owner).replace("{severe}", severe)
+
 # Shorthands used in the policies below (each subquery is planned once per statement).
 _ME = "(SELECT rw_me())"
 _MY_CASES = "(SELECT rw_my_queue_ids())"
@@ -258,7 +333,10 @@ _GRANTS: dict[str, dict[str, str]] = {
     "review_case": {
         "rw_reviewer": f"SELECT, UPDATE ({_CASE_LEASE_COLUMNS})",
         "rw_lead": f"SELECT, UPDATE ({_CASE_LEASE_COLUMNS})",
-        "rw_auditor": "SELECT",
+        # An auditor's sync expires run-out leases with SELECT ... FOR UPDATE, which needs
+        # UPDATE on some column; no UPDATE policy is TO rw_auditor, so row security gives
+        # them no row to lock or change (the sync expires nothing; others' syncs do).
+        "rw_auditor": "SELECT, UPDATE (updated_at)",
         "rw_admin": "SELECT, INSERT, UPDATE",
     },
     "media_blob": {"*": "SELECT", "rw_admin": "SELECT, INSERT"},
@@ -473,20 +551,24 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
-def apply_row_security(connection: Connection) -> None:
+def apply_row_security(connection: Connection, *,
+                       severe_actions: tuple[str, ...] | None = None) -> None:
     """Create or refresh the roles, grants, policies and guards; PostgreSQL only.
 
     Idempotent: every policy on the app's tables is dropped and made again, every grant to
     the group roles revoked and given again, in the caller's transaction. When the setup is
     already exactly this version's (a fingerprint kept as the comment of ``rw_me()``), nothing
-    is changed, so opening a backend does not lock its tables.
+    is changed, so opening a backend does not lock its tables. ``severe_actions`` (default:
+    the shipped taxonomy's) are written into ``rw_sampling_frame``.
     """
     if connection.dialect.name != "postgresql":
         return
+    severe = (shipped_severe_actions() if severe_actions is None
+              else tuple(sorted(set(severe_actions))))
     run = connection.exec_driver_sql
     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SECURITY_LOCK})
     owner = connection.execute(text("SELECT current_user")).scalar_one()
-    fingerprint = _fingerprint(connection, owner)
+    fingerprint = _fingerprint(connection, owner, severe)
     if _applied_fingerprint(connection) == fingerprint:
         return
     inherits = connection.execute(text(
@@ -538,6 +620,9 @@ def apply_row_security(connection: Connection) -> None:
     if has_qa:
         run(_QA_FUNCTIONS.replace("{owner}", owner))
         functions += _QA_FUNCTION_NAMES
+        run(sampling_frame_sql(owner, severe))
+        run(f"REVOKE ALL ON FUNCTION {SAMPLING_FRAME_FUNCTION} FROM PUBLIC, {groups}")
+        run(f"GRANT EXECUTE ON FUNCTION {SAMPLING_FRAME_FUNCTION} TO {SAMPLER_GROUPS}")
     for function in (*functions, "rw_guard_case_update()"):
         run(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         if function != "rw_guard_case_update()":
@@ -594,15 +679,16 @@ def apply_row_security(connection: Connection) -> None:
     for table in ("decision", "escalation", "audit_log"):
         if table in tables:
             run(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {groups}")
-    run(f"COMMENT ON FUNCTION rw_me() IS '{_fingerprint(connection, owner)}'")
+    run(f"COMMENT ON FUNCTION rw_me() IS '{_fingerprint(connection, owner, severe)}'")
 
 
 SECURITY_VERSION = 1
 """Bump when apply_row_security changes in a way its fingerprint would not show."""
 
 
-def _fingerprint(connection: Connection, owner: str) -> str:
-    """What the setup would be now: this code's rules, the tables and their owners."""
+def _fingerprint(connection: Connection, owner: str, severe: tuple[str, ...]) -> str:
+    """What the setup would be now: this code's rules, the tables and their owners, and the
+    severe actions written into the sampling frame."""
     import hashlib
 
     tables = connection.execute(text(
@@ -615,7 +701,7 @@ def _fingerprint(connection: Connection, owner: str) -> str:
     database = connection.execute(text("SELECT current_database()")).scalar_one()
     state = repr((SECURITY_VERSION, owner, database, _FUNCTIONS, _QA_FUNCTIONS, _GRANTS, _QA_GRANTS,
                   _policies(owner), _qa_policies(), [tuple(row[:2]) for row in tables],
-                  [tuple(row) for row in groups]))
+                  [tuple(row) for row in groups], sampling_frame_sql(owner, severe)))
     return "rw-security " + hashlib.sha256(state.encode()).hexdigest()
 
 

@@ -78,6 +78,8 @@ from reviewer.qa.store import (
     record_verdict,
     review_for_sample,
 )
+from reviewer.store import BackendUnavailable
+from reviewer.sync.backend import next_change_version
 from reviewer.vocabulary import Action, Role
 from reviewer.wellness import ExposureLedger
 from reviewer.workstation import Workstation
@@ -92,6 +94,8 @@ if TYPE_CHECKING:
 
 AUDIT_ROLES = (Role.AUDITOR.value, Role.LEAD.value, Role.ADMIN.value)
 SUMMARY_DAYS = 28
+OFFLINE_DRAW = ("Drawing a sample needs the team backend; you are offline. Try again once "
+                "the workstation is back online.")
 BLIND_HINT = ("Decide this case as if it were yours. The original decision and who made it "
               "stay hidden until you submit; the case history and notes are not shown here.")
 
@@ -436,37 +440,67 @@ class AuditWindow(QWidget):
         self.start_draw(*dialog.choice())
 
     def start_draw(self, since: datetime, rate: float, seed: int) -> None:
-        """Draw a sample for yourself from the decisions on this workstation, in the
-        background; it reaches the backend with the next sync."""
-        workstation = self.workstation
+        """Draw a sample for yourself, in the background.
 
-        def work() -> StoredSample:
+        On a PostgreSQL team backend the sample is drawn there (its sampling frame holds the
+        decisions your replica does not: row-level security shows an auditor only what was
+        sampled for them), then a sync brings it here; offline that cannot be done. On the
+        embedded backend it is drawn from the decisions on this workstation and reaches the
+        backend with the next sync."""
+        workstation = self.workstation
+        policy = SamplingPolicy(base_rate=rate)
+        me = workstation.reviewer_id
+
+        def work() -> tuple[StoredSample, str | None]:
             with workstation.replica.writing() as session:
                 return draw_sample(
-                    session, workstation.taxonomy, auditor_id=workstation.reviewer_id,
-                    drawn_by=workstation.reviewer_id, since=since, clock=workstation.clock,
-                    seed=seed, policy=SamplingPolicy(base_rate=rate),
-                    client_id=workstation.client_id)
+                    session, workstation.taxonomy, auditor_id=me, drawn_by=me, since=since,
+                    clock=workstation.clock, seed=seed, policy=policy,
+                    client_id=workstation.client_id), None
 
+        def work_on_backend() -> tuple[StoredSample, str | None]:
+            backend = workstation.backend
+            with backend.talking(), backend.writing() as session:
+                stored = draw_sample(
+                    session, workstation.taxonomy, auditor_id=me, drawn_by=me, since=since,
+                    clock=workstation.clock, seed=seed, policy=policy,
+                    version=next_change_version(session))
+            # Drawn and kept on the backend; a sync brings the samples here. If it fails
+            # (its status, shown in the main window, says why), the next one brings them.
+            try:
+                workstation.synchronise()
+            except Exception as error:  # the draw itself succeeded and is kept
+                return stored, (str(error).splitlines() or [type(error).__name__])[0]
+            return stored, None
+
+        if not workstation.backend.is_embedded:
+            work = work_on_backend
         self.draw_button.setEnabled(False)
         self.tasks.run(work, self._on_drawn, self._on_draw_failed, description="draw sample",
                        owner=self)
 
-    def _on_drawn(self, stored: StoredSample) -> None:
+    def _on_drawn(self, result: tuple[StoredSample, str | None]) -> None:
+        stored, sync_error = result
         self.draw_button.setEnabled(True)
         self.notice.hide()
         self.refresh()
         self.recorded.emit()
         left_out = stored.already_sampled + stored.own_decisions
-        self.confirmation.setText(
-            f"Drew {stored.stored} of {stored.sample.population} decisions for you with seed "
-            f"{stored.sample.seed}" + (f" ({left_out} left out: already yours to audit, or "
-                                       "your own)" if left_out else "") + ".")
+        text = (f"Drew {stored.stored} of {stored.sample.population} decisions for you with "
+                f"seed {stored.sample.seed}" + (f" ({left_out} left out: already yours to "
+                                                "audit, or your own)" if left_out else "") + ".")
+        if sync_error is not None:
+            text += (" They are kept on the team backend and arrive here with the next "
+                     f"successful sync (this one failed: {sync_error}).")
+        self.confirmation.setText(text)
 
     def _on_draw_failed(self, error: BaseException) -> None:
         self.draw_button.setEnabled(True)
         self.confirmation.clear()
-        self.notice.setText(f"No sample drawn: {error}")
+        if isinstance(error, BackendUnavailable):
+            self.notice.setText(OFFLINE_DRAW)
+        else:
+            self.notice.setText(f"No sample drawn: {error}")
         self.notice.show()
 
     def select_row(self, row: int) -> None:

@@ -26,8 +26,10 @@ from reviewer.qa.sampling import (
 )
 from reviewer.qa.store import (
     QaRefused,
+    backend_caller,
     create_calibration,
     draw_sample,
+    has_sampling_frame,
     insert_golden_copy,
     mark_golden,
 )
@@ -89,14 +91,18 @@ def cmd_qa_sample(args: argparse.Namespace) -> int:
     try:
         with backend.talking(), backend.writing() as session:
             auditor = _person(session, args.auditor)
-            by = _person(session, args.by or args.auditor)
+            # On a team backend each person draws as themselves (row-level security).
+            caller = backend_caller(session)
+            by = _person(session, args.by) if args.by else (caller or auditor)
             targets = []
             for text in args.target or []:
                 try:
                     targets.append(uuid.UUID(text))
                 except ValueError:
                     raise QaRefused(f"--target takes a decision id, not {text!r}") from None
-                if session.get(Decision, targets[-1]) is None:
+                # (on a team backend, draw_sample checks them against the sampling frame)
+                if not has_sampling_frame(session) and session.get(Decision,
+                                                                   targets[-1]) is None:
                     raise QaRefused(f"no decision {text} on this backend")
             stored = draw_sample(
                 session, taxonomy, auditor_id=auditor, drawn_by=by,
@@ -184,7 +190,8 @@ def add_qa_commands(commands: argparse._SubParsersAction,  # type: ignore[type-a
     sample.add_argument("--auditor", required=True, metavar="USERNAME",
                         help="who re-reviews the sample (an auditor, lead or admin)")
     sample.add_argument("--by", default=None, metavar="USERNAME",
-                        help="who draws it, for the record (default: the auditor)")
+                        help="who draws it, for the record (default: the person signed in "
+                             "to the team backend, else the auditor)")
     sample.add_argument("--since", type=day, required=True, metavar="DATE",
                         help="first day (YYYY-MM-DD, UTC) of decisions to draw from")
     sample.add_argument("--until", type=day, default=None, metavar="DATE",

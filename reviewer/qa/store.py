@@ -7,7 +7,9 @@ Where things happen:
   the backend (``reviewer-admin qa-sample``: rows written with a change version) or on a
   replica (`draw_sample` with ``client_id``: rows written locally and pushed as one
   ``qa_samples`` mutation). Each row keeps its method, rate, seed and draw, so the sample can
-  be re-derived (`reviewer.qa.sampling.redraw_audit_sample`) and explained.
+  be re-derived (`reviewer.qa.sampling.redraw_audit_sample`) and explained. On a PostgreSQL
+  team backend the decisions to draw from come from its ``rw_sampling_frame`` (row-level
+  security shows an auditor no decision that is not already sampled for them).
 - **Golden cases** are ordinary cases in ordinary queues; only the ``qa_golden`` row, which
   reviewers never see, holds the expected outcome. `insert_golden_copy` puts a fresh copy of
   a known case into a queue, indistinguishable from any other case. Decisions on golden
@@ -28,10 +30,10 @@ import random
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from reviewer.audit import append_audit
@@ -132,6 +134,55 @@ def decision_records(session: Session, taxonomy: Taxonomy, *, since: datetime,
     ]
 
 
+SAMPLING_FRAME_SQL = text(
+    "SELECT decision_id, case_id, reviewer_id, policy_area, created_at, reviewer_started_on, "
+    "severe FROM rw_sampling_frame(CAST(:since AS timestamptz), CAST(:until AS timestamptz))")
+
+
+def has_sampling_frame(session: Session) -> bool:
+    """Whether `session` is on a PostgreSQL team backend with ``rw_sampling_frame`` (set up
+    by init-backend, `reviewer.backend_security`): there samples are drawn through it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return bool(session.scalar(text(
+        "SELECT to_regprocedure('rw_sampling_frame(timestamptz, timestamptz)') IS NOT NULL")))
+
+
+def backend_caller(session: Session) -> uuid.UUID | None:
+    """On a PostgreSQL team backend, the active reviewer account the connection signed in
+    as (None for the owner role, or anywhere else)."""
+    if not has_sampling_frame(session):
+        return None
+    return session.scalar(text("SELECT rw_me()"))
+
+
+def sampling_frame(session: Session, *, since: datetime, until: datetime | None = None,
+                   ) -> tuple[list[DecisionRecord], dict[uuid.UUID, uuid.UUID]]:
+    """The standing decisions made in [since, until) that the signed-in person may sample,
+    read through the backend's ``rw_sampling_frame`` (PostgreSQL): their records (with no
+    action: the backend says only whether it is severe, from its own list) and case ids.
+
+    Row-level security shows an auditor only the decisions already sampled for them; this
+    is how they draw new ones without seeing any decision's outcome."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        rows = session.execute(SAMPLING_FRAME_SQL, {"since": since, "until": until}).all()
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == "42501":
+            raise QaRefused("not permitted: only active auditors, leads and admins draw "
+                            "audit samples on this backend") from error
+        raise
+    records = [
+        DecisionRecord(id=row.decision_id, reviewer_id=row.reviewer_id,
+                       policy_area=row.policy_area, action="", severe=bool(row.severe),
+                       created_at=row.created_at.astimezone(UTC),
+                       reviewer_started_on=row.reviewer_started_on.astimezone(UTC))
+        for row in rows
+    ]
+    return records, {row.decision_id: row.case_id for row in rows}
+
+
 def _sampler(session: Session, person_id: uuid.UUID, what: str) -> Reviewer:
     person = session.get(Reviewer, person_id)
     if person is None or not person.active:
@@ -164,14 +215,28 @@ def draw_sample(
     (the rows go to the backend as one ``qa_samples`` mutation). The seed is `seed`, or drawn
     from `rng`. Decisions already sampled for this auditor, and the auditor's own decisions,
     are left out (and counted). The caller commits.
+
+    On a PostgreSQL team backend the decisions come from its ``rw_sampling_frame`` (see
+    `sampling_frame`): which decisions the signed-in person may sample, and which are severe
+    (the backend's list, not `taxonomy`'s), are the backend's to say. There an auditor draws
+    only for themselves, and everyone draws as themselves (`drawn_by`).
     """
     if (version is None) == (client_id is None):
         raise ValueError("pass version (on the backend) or client_id (on a replica)")
     _sampler(session, drawn_by, "person drawing the sample")
-    _sampler(session, auditor_id, "auditor")
+    auditor = _sampler(session, auditor_id, "auditor")
     if seed is None:
         seed = (rng or random.Random()).getrandbits(63)
-    records = decision_records(session, taxonomy, since=since, until=until)
+    frame_cases: dict[uuid.UUID, uuid.UUID] | None = None
+    if has_sampling_frame(session):
+        _check_backend_caller(session, auditor=auditor, drawn_by=drawn_by)
+        records, frame_cases = sampling_frame(session, since=since, until=until)
+    else:
+        records = decision_records(session, taxonomy, since=since, until=until)
+    missing = set(targeted_ids) - {record.id for record in records}
+    if missing:
+        raise QaRefused(f"targeted decision {', '.join(sorted(map(str, missing)))} is not "
+                        "among the standing decisions you may sample in that period")
     sample = redraw_audit_sample(records, seed=seed, clock=clock, policy=policy,
                                  targeted_ids=targeted_ids)
     wanted = list(sample.items)
@@ -179,9 +244,12 @@ def draw_sample(
         select(QaSample.decision_id).where(QaSample.auditor_id == auditor_id,
                                            QaSample.decision_id.in_([i.decision_id
                                                                      for i in wanted]))))
-    cases = {row.id: row.case_id for row in session.execute(
-        select(Decision.id, Decision.case_id).where(Decision.id.in_([i.decision_id
-                                                                     for i in wanted])))}
+    if frame_cases is not None:
+        cases = {item.decision_id: frame_cases[item.decision_id] for item in wanted}
+    else:
+        cases = {row.id: row.case_id for row in session.execute(
+            select(Decision.id, Decision.case_id).where(Decision.id.in_(
+                [i.decision_id for i in wanted])))}
     now = sample.drawn_at
     rows: list[QaSample] = []
     own = already = 0
@@ -208,6 +276,22 @@ def draw_sample(
                 })
     session.flush()
     return StoredSample(sample, len(rows), already, own, tuple(row.id for row in rows))
+
+
+def _check_backend_caller(session: Session, *, auditor: Reviewer, drawn_by: uuid.UUID) -> None:
+    """Say plainly what the backend's row-level security would refuse on inserting."""
+    me = session.scalar(text("SELECT rw_me()"))
+    if me is None:  # the owner role (init-backend, scripts): anything goes
+        return
+    caller = session.get(Reviewer, me)
+    if caller is None or caller.role == "admin":
+        return
+    if drawn_by != me:
+        raise QaRefused(f"you are signed in as {caller.username}: you can draw a sample only "
+                        "as yourself")
+    if caller.role == "auditor" and auditor.id != me:
+        raise QaRefused(f"an auditor draws samples only for themselves, not for "
+                        f"{auditor.username}")
 
 
 def _sample_payload(row: QaSample) -> dict[str, Any]:

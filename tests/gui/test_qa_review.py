@@ -244,3 +244,29 @@ def test_a_lead_draws_a_sample_in_the_app_and_it_reaches_the_backend(qtbot, work
         window.close()
     finally:
         sofia.close()
+
+
+def test_drawing_a_sample_offline_on_a_team_backend_says_it_needs_the_backend(
+        qtbot, workstation, auditor, clock, renderer):
+    # Mei's workstation on a PostgreSQL team backend that cannot be reached: the sample is
+    # drawn there (her replica does not hold the decisions), so offline it cannot be.
+    auditor.close()
+    mei = _auditor(workstation, clock, OFFLINE_URL)
+    try:
+        window = make_window(qtbot, mei, renderer)
+        audit = _open_audit(qtbot, window)
+        audit.start_draw(clock.now() - timedelta(days=30), 0.5, 77)
+        qtbot.waitUntil(lambda: audit.draw_button.isEnabled(), timeout=30_000)
+        assert audit.notice.isVisible()
+        assert audit.notice.text().startswith(
+            "Drawing a sample needs the team backend; you are offline")
+        assert audit.confirmation.text() == ""
+        with mei.replica.sessions() as session:
+            assert session.scalar(select(QaSample).where(
+                QaSample.drawn_by == MEI)) is None
+            assert session.scalar(select(OutboxEntry).where(
+                OutboxEntry.state == "pending")) is None
+        _idle(qtbot, window)
+        window.close()
+    finally:
+        mei.close()

@@ -741,6 +741,175 @@ def test_an_auditor_sees_the_original_decision_only_after_their_blind_review(tea
         drop_logins(tb.owner_url.set(database="postgres"), [name])
 
 
+SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+FRAME = "SELECT * FROM rw_sampling_frame(:since, NULL)"
+
+
+def _team_decision_ids(tb: TeamBackend, team: str) -> set[uuid.UUID]:
+    owner = tb.owner()
+    try:
+        with owner.sessions() as session:
+            return set(session.scalars(
+                select(Decision.id).join(Case, Case.id == Decision.case_id)
+                .join(Queue, Queue.id == Case.queue_id).where(Queue.team_code == team)))
+    finally:
+        owner.dispose()
+
+
+def _add_decisions(tb: TeamBackend, *rows: tuple[uuid.UUID, uuid.UUID, str, bool]) -> None:
+    """(id, case, action, conflict): decisions by Alice, as the owner writes them."""
+    owner = tb.owner()
+    try:
+        with owner.writing() as session:
+            for decision_id, case_id, action, conflict in rows:
+                session.add(Decision(id=decision_id, case_id=case_id, reviewer_id=tb.alice.id,
+                                     policy_code="GC-TEST", action=action, rationale=RATIONALE,
+                                     created_at=tb.clock.now(), policy_version="1",
+                                     conflict=conflict, change_version=1))
+    finally:
+        owner.dispose()
+
+
+def test_an_auditor_draws_a_sample_on_the_backend_without_seeing_decisions(
+        team_backend, capsys):
+    from datetime import timedelta
+
+    from reviewer.cli import main
+    from reviewer.leases import expire_leases
+    from reviewer.qa.sampling import SamplingPolicy, redraw_audit_sample
+    from reviewer.qa.store import QaRefused, decision_records, draw_sample
+    from reviewer.sync.backend import next_change_version
+    from reviewer.taxonomy import load_taxonomy
+
+    tb = team_backend
+    name = f"audrey_{uuid.uuid4().hex[:8]}"
+    auditor = Person(name, create_login(tb.owner_url, name, role="auditor", teams=[GRAPHIC]))
+    try:
+        graphic_cases = tb.team_case_ids(GRAPHIC)
+        severe, conflict = uuid.uuid4(), uuid.uuid4()
+        assert "disable_account" in {str(a) for a in load_taxonomy().severe_actions}
+        _add_decisions(tb, (severe, graphic_cases[0], "disable_account", False),
+                       (conflict, graphic_cases[1], "remove", True))
+        graphic = _team_decision_ids(tb, GRAPHIC)
+        assert len(graphic) > 10 and _team_decision_ids(tb, ADS)
+
+        # The auditor draws with reviewer-admin, signed in as themselves.
+        assert main(["qa-sample", "--auditor", name, "--since", "2000-01-01", "--rate", "0.4",
+                     "--seed", "11", "--backend",
+                     auditor.url.render_as_string(hide_password=False)]) == 0
+        assert "with seed 11" in capsys.readouterr().out
+        plain = tb.connect_as(auditor)
+        drawn = {row.decision_id: row for row in _rows(
+            plain, "SELECT decision_id, method, drawn_by, auditor_id, seed FROM qa_sample")}
+        assert drawn and set(drawn) <= graphic  # the auditor's team only
+        assert {(r.drawn_by, r.auditor_id, r.seed) for r in drawn.values()} == {
+            (auditor.id, auditor.id, 11)}
+        # Severe actions are oversampled: at 0.4 x 3 every one is drawn, as "severe".
+        assert drawn[severe].method == "severe"
+        assert conflict not in drawn  # standing decisions only
+
+        # The same sample the owner gets from all decisions of the team, with the same seed.
+        owner = tb.owner()
+        try:
+            with owner.sessions() as session:
+                records = [r for r in decision_records(session, load_taxonomy(), since=SINCE)
+                           if r.id in graphic]
+        finally:
+            owner.dispose()
+        expected = redraw_audit_sample(records, seed=11, clock=tb.clock,
+                                       policy=SamplingPolicy(base_rate=0.4))
+        assert set(drawn) == {item.decision_id for item in expected.items
+                              if item.reviewer_id != auditor.id}
+
+        # Blind all the same: the decisions themselves stay out of the auditor's reach.
+        assert _rows(plain, "SELECT action, rationale FROM decision WHERE id = ANY(:ids)",
+                     {"ids": list(drawn)}) == []
+        assert _rows(plain, "SELECT * FROM decision") == []
+
+        # draw_sample on the auditor's own backend session: the same seed, the same sample.
+        backend = Database.open(auditor.url, migrate=False)
+        try:
+            with backend.writing() as session:
+                again = draw_sample(session, load_taxonomy(), auditor_id=auditor.id,
+                                    drawn_by=auditor.id, since=SINCE, clock=tb.clock, seed=11,
+                                    policy=SamplingPolicy(base_rate=0.4),
+                                    version=next_change_version(session))
+            assert (again.stored, again.already_sampled) == (0, len(drawn))
+            assert {i.decision_id for i in again.sample.items} == set(drawn)
+            with pytest.raises(QaRefused, match="only for themselves"), \
+                    backend.writing() as session:
+                draw_sample(session, load_taxonomy(), auditor_id=tb.carol.id,
+                            drawn_by=auditor.id, since=SINCE, clock=tb.clock, seed=12,
+                            version=next_change_version(session))
+            with backend.writing() as session:
+                fresh = draw_sample(session, load_taxonomy(), auditor_id=auditor.id,
+                                    drawn_by=auditor.id, since=SINCE, clock=tb.clock, seed=12,
+                                    policy=SamplingPolicy(base_rate=1.0),
+                                    version=next_change_version(session))
+            # everything else of the team's standing decisions (a conflict is not one)
+            assert (fresh.stored, fresh.already_sampled) == (len(graphic) - 1 - len(drawn),
+                                                             len(drawn))
+        finally:
+            backend.dispose()
+
+        # An auditor's sync expires run-out leases with SELECT ... FOR UPDATE: allowed, but
+        # row security gives them no case to lock or change.
+        backend = Database.open(auditor.url, migrate=False)
+        try:
+            with backend.writing() as session:
+                assert expire_leases(session, tb.clock.now() + timedelta(days=365)) == 0
+        finally:
+            backend.dispose()
+        with plain.begin() as connection:
+            assert connection.execute(text("UPDATE review_case SET updated_at = now()")
+                                      ).rowcount == 0
+    finally:
+        drop_logins(tb.owner_url.set(database="postgres"), [name])
+
+
+def test_the_sampling_frame_gives_samplers_only_what_sampling_needs(team_backend, capsys):
+    from reviewer.cli import main
+
+    tb = team_backend
+    name = f"audrey_{uuid.uuid4().hex[:8]}"
+    auditor = Person(name, create_login(tb.owner_url, name, role="auditor", teams=[GRAPHIC]))
+    try:
+        plain = tb.connect_as(auditor)
+        with plain.connect() as connection:
+            result = connection.execute(text(FRAME), {"since": SINCE})
+            columns, rows = list(result.keys()), result.all()
+        assert columns == ["decision_id", "case_id", "reviewer_id", "policy_area",
+                           "created_at", "reviewer_started_on", "severe"]  # no outcome
+        assert rows and {row.decision_id for row in rows} <= _team_decision_ids(tb, GRAPHIC)
+        # The severe list is the backend's own: no caller can pass one to probe actions.
+        assert "does not exist" in _refused(
+            plain, "SELECT * FROM rw_sampling_frame(:since, NULL, ARRAY['no_violation'])",
+            {"since": SINCE})
+        owner = tb.connect_as_owner()
+        assert [row.args for row in _rows(
+            owner, "SELECT pg_get_function_identity_arguments(oid) AS args FROM pg_proc "
+                   "WHERE proname = 'rw_sampling_frame'")] == [
+            "p_since timestamp with time zone, p_until timestamp with time zone"]
+        # A plain reviewer may not call it at all; a lead gets the frame of their teams.
+        assert "permission denied for function rw_sampling_frame" in _refused(
+            tb.connect_as(tb.alice), FRAME, {"since": SINCE})
+        lead_rows = _rows(tb.connect_as(tb.carol), FRAME, {"since": SINCE})
+        assert {row.decision_id for row in lead_rows} == {row.decision_id for row in rows}
+        # A lead draws for an auditor of the team, recorded as drawn by the lead.
+        assert main(["qa-sample", "--auditor", name, "--since", "2000-01-01", "--rate", "1",
+                     "--seed", "3", "--backend",
+                     tb.carol.url.render_as_string(hide_password=False)]) == 0
+        samples = _rows(plain, "SELECT decision_id, drawn_by FROM qa_sample")
+        assert {row.decision_id for row in samples} == {row.decision_id for row in rows}
+        assert {row.drawn_by for row in samples} == {tb.carol.id}
+        # A plain reviewer is told plainly that drawing samples is not theirs to do.
+        assert main(["qa-sample", "--auditor", name, "--since", "2000-01-01", "--backend",
+                     tb.alice.url.render_as_string(hide_password=False)]) == 2
+        assert "must be an auditor, a lead or an admin" in capsys.readouterr().err
+    finally:
+        drop_logins(tb.owner_url.set(database="postgres"), [name])
+
+
 def test_golden_answers_are_hidden_from_reviewers_but_their_decisions_are_scored(
         team_backend, tmp_path):
     from reviewer.models import QaGolden, QaGoldenScore
