@@ -238,8 +238,49 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT c.id FROM public.qa_calibration c WHERE c.auditor_id = public.rw_me()
 $$;
 """
+_QA_FUNCTIONS += r"""
+CREATE OR REPLACE FUNCTION rw_revealed_decision_ids() RETURNS SETOF uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    -- the originals of the caller's submitted blind reviews, and the decisions they corrected
+    WITH RECURSIVE chain(id) AS (
+        SELECT r.decision_id FROM public.qa_review r
+        WHERE r.auditor_id = public.rw_me() AND r.decision_id IS NOT NULL
+        UNION
+        SELECT d.supersedes_id FROM public.decision d JOIN chain ON d.id = chain.id
+        WHERE d.supersedes_id IS NOT NULL)
+    SELECT id FROM chain
+$$;
+
+CREATE OR REPLACE FUNCTION rw_reveal_original(p_review uuid, p_version bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+-- Once an auditor's blind review is in, row security lets them read the original decision;
+-- giving it this push's change version makes their next pull fetch it (it is older than
+-- their cursor otherwise). Only for the caller's own review, and only with the version this
+-- transaction just took from the change counter.
+DECLARE
+    changed integer;
+BEGIN
+    IF p_version IS DISTINCT FROM (SELECT value FROM public.change_counter WHERE id = 1) THEN
+        RAISE EXCEPTION USING MESSAGE = 'rw_reveal_original: not this push''s change version',
+            ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- the decision and those it corrected (a replica needs the decisions it points to)
+    WITH RECURSIVE chain(id) AS (
+        SELECT r.decision_id FROM public.qa_review r
+        WHERE r.id = p_review AND r.auditor_id = public.rw_me()
+        UNION
+        SELECT d.supersedes_id FROM public.decision d JOIN chain ON d.id = chain.id
+        WHERE d.supersedes_id IS NOT NULL)
+    UPDATE public.decision d SET change_version = p_version
+    FROM chain WHERE d.id = chain.id;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END
+$$;
+"""
 _QA_FUNCTION_NAMES = ("rw_score_golden(uuid[], bigint)", "rw_my_calibration_ids()",
-                      "rw_calibrations_i_run()")
+                      "rw_calibrations_i_run()", "rw_reveal_original(uuid, bigint)",
+                      "rw_revealed_decision_ids()")
 
 SAMPLING_FRAME_FUNCTION = "rw_sampling_frame(timestamptz, timestamptz)"
 SAMPLER_GROUPS = "rw_auditor, rw_lead, rw_admin"
@@ -522,14 +563,16 @@ def _qa_policies() -> dict[str, list[str]]:
             f"rw_lead_select FOR SELECT TO rw_lead USING ({_CASE_VISIBLE})",
         ],
         "qa_golden": [
-            "rw_auditor_all FOR SELECT TO rw_auditor USING (true)",
+            # the golden cases the auditor can see (a replica holds no row whose case it
+            # lacks)
+            f"rw_auditor_select FOR SELECT TO rw_auditor USING ({_CASE_VISIBLE})",
             f"rw_auditor_insert FOR INSERT TO rw_auditor WITH CHECK (auditor_id = {_ME})",
             f"rw_lead_select FOR SELECT TO rw_lead USING ({_CASE_VISIBLE})",
             f"rw_lead_insert FOR INSERT TO rw_lead WITH CHECK ({_CASE_VISIBLE})",
         ],
         "qa_golden_score": [
             f"rw_own_select FOR SELECT TO rw_reviewer USING (reviewer_id = {_ME})",
-            "rw_auditor_select FOR SELECT TO rw_auditor USING (true)",
+            f"rw_auditor_select FOR SELECT TO rw_auditor USING ({_CASE_VISIBLE})",
             f"rw_lead_select FOR SELECT TO rw_lead USING ({_CASE_VISIBLE})",
         ],
         # the auditor's extra view of cases and decisions
@@ -540,7 +583,7 @@ def _qa_policies() -> dict[str, list[str]]:
         ],
         "decision": [
             "rw_auditor_select FOR SELECT TO rw_auditor USING (id IN "
-            f"(SELECT r.decision_id FROM qa_review r WHERE r.auditor_id = {_ME}))",
+            "(SELECT rw_revealed_decision_ids()))",
         ],
     }
 

@@ -538,7 +538,11 @@ class QaSample(Synced, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
-    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decision.id"), index=True)
+    # No foreign key to decision, here and in QaReview and QaGoldenScore: an auditor's
+    # replica holds the sample long before row security lets the original decision reach
+    # it (only after the blind review), and a replica checks foreign keys. The backend's
+    # appliers check that the decision exists instead.
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), index=True)
     reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"), index=True)
     auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
     method: Mapped[str] = mapped_column(String(16))
@@ -575,7 +579,7 @@ class QaReview(Synced, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
     auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
     reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reviewer.id"), index=True)
-    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decision.id"))
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(GUID())  # no FK: see QaSample
     policy_code: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(32))
     rationale: Mapped[str] = mapped_column(Text, default="")
@@ -612,7 +616,7 @@ class QaGoldenScore(Synced, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"), index=True)
-    decision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("decision.id"), unique=True)
+    decision_id: Mapped[uuid.UUID] = mapped_column(GUID(), unique=True)  # no FK: see QaSample
     reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
     match: Mapped[str] = mapped_column(String(16))
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, Qt, QTimer
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelectionModel,
+    QPoint,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +67,9 @@ SKIP_REASONS = (
 
 
 class MainWindow(QMainWindow):
+    synced = Signal()
+    """A sync finished (after the queue took in what it pulled)."""
+
     def __init__(self, workstation: Workstation, tasks: TaskRunner, renderer: Renderer,
                  settings: QSettings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -634,6 +645,7 @@ class MainWindow(QMainWindow):
             self._refresh_filter_choices()
             self.refresh_queue()
         self._update_pending()
+        self.synced.emit()
         if on_done is not None:
             on_done()
         if self._sync_again:

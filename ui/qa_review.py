@@ -200,6 +200,7 @@ class AuditWindow(QWidget):
         self.setWindowTitle("Audit: blind re-review")
         self.setObjectName("auditWindow")
         self._review: QaReview | None = None
+        self._awaiting_original = False  # the blind review is in; its original is not yet
         self._item: AuditItem | None = None
         taxonomy = workstation.taxonomy
 
@@ -526,6 +527,7 @@ class AuditWindow(QWidget):
     def _show(self, item: AuditItem | None) -> None:
         self._item = item
         self._review = None
+        self._awaiting_original = False
         self._clear_errors()
         self.confirmation.clear()
         self.feedback.clear()
@@ -631,6 +633,7 @@ class AuditWindow(QWidget):
         with self.workstation.replica.sessions() as session:
             original = original_for_review(session, review)
         self.original_label.setText(self._describe(original))
+        self._awaiting_original = original is None
         if original is not None:
             same = original.matches
             self.comparison_label.setText(
@@ -646,6 +649,17 @@ class AuditWindow(QWidget):
         self.confirmation.setText("Your decision is saved. Now give your verdict on the "
                                   "original.")
         self.agree_radio.setFocus()
+
+    def on_synced(self) -> None:
+        """A sync finished: on a team backend the original of a blind review just submitted
+        arrives only now (row security shows it to the auditor once their review is in)."""
+        review = self._review
+        if review is None or not self.verdict_button.isEnabled():
+            return
+        with self.workstation.replica.sessions() as session:
+            original = original_for_review(session, review)
+        if original is not None and self._awaiting_original:
+            self._show_blind_recorded(review)
 
     def _describe(self, original: OriginalDecision | None) -> str:
         if original is None:
@@ -776,6 +790,7 @@ def install_quality_actions(window: MainWindow) -> None:
                                 window.settings, ledger=window.wellness.ledger, parent=window)
             audit.recorded.connect(window._update_pending)
             audit.recorded.connect(window.request_sync)
+            window.synced.connect(audit.on_synced)
             state["audit"] = audit
         else:
             audit.refresh()

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from reviewer.models import (
@@ -88,14 +88,34 @@ def apply_qa_review(session: Session, payload: dict[str, Any], version: int) -> 
     action = str(payload.get("action", ""))
     if not policy_code or not action:
         raise _rejected("the blind decision needs a policy and an action")
+    review_id = _required_id(payload, "id")
     session.add(QaReview(
-        id=_required_id(payload, "id"), sample_id=sample.id, case_id=sample.case_id,
+        id=review_id, sample_id=sample.id, case_id=sample.case_id,
         auditor_id=auditor_id, reviewer_id=sample.reviewer_id, decision_id=sample.decision_id,
         policy_code=policy_code, action=action, rationale=str(payload.get("rationale", "")),
         submitted_at=_when(payload, "submitted_at"), feedback="", change_version=version,
     ))
     sample.status = "reviewed"
     sample.change_version = version
+    if sample.decision_id is not None:
+        _reveal_original(session, review_id, sample.decision_id, version)
+
+
+def _reveal_original(session: Session, review_id: uuid.UUID, decision_id: uuid.UUID,
+                     version: int) -> None:
+    """Give the original decision this push's version, so the auditor's next pull brings it.
+
+    Their replica could not hold it before (row security on PostgreSQL shows it to them only
+    now), and it is older than their pull cursor. No app role may update a decision on
+    PostgreSQL, so there ``rw_reveal_original`` does it for the auditor's own review.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.flush()
+        session.execute(text("SELECT rw_reveal_original(:review, :version)"),
+                        {"review": review_id, "version": version})
+    else:
+        session.execute(update(Decision).where(Decision.id == decision_id)
+                        .values(change_version=version))
 
 
 def apply_qa_verdict(session: Session, payload: dict[str, Any], version: int) -> None:

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, func, literal_column, select, update
+from sqlalchemy import Table, func, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
@@ -300,6 +300,10 @@ class SyncEngine:
         report.cursor = max(start, target)
 
     def _apply_batch(self, local: Session, rows_by_table: dict[str, list[dict]]) -> None:
+        # Foreign keys are checked when the batch commits, not row by row: rows of one table
+        # may point to each other in any order (a correction and the decision it corrects,
+        # given the same version when an auditor's blind review reveals both).
+        local.execute(text("PRAGMA defer_foreign_keys = ON"))
         pending_cases = {
             entry.payload.get("case_id")
             for entry in local.scalars(

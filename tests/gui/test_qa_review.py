@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from reviewer.demo import REVIEWERS, demo_reviewer_id
 from reviewer.models import Case, Decision, OutboxEntry, QaReview, QaSample, Reviewer
@@ -116,6 +116,27 @@ def test_nothing_names_the_original_or_its_reviewer_before_the_blind_decision(
     assert audit.verdict_form.isVisible()
     texts = "\n".join(collect_visible_texts(audit))
     assert name in texts and decision.rationale in texts
+    _idle(qtbot, window)
+
+
+def test_the_original_appears_after_the_sync_that_follows_the_blind_decision(
+        qtbot, workstation, auditor, renderer):
+    """On a team backend the auditor's replica gets the original only once their blind
+    decision has reached the backend; the window shows it after that sync by itself."""
+    window = make_window(qtbot, auditor, renderer)
+    audit = _open_audit(qtbot, window)
+    audit.select_row(0)
+    sample_id = audit.model.row_at(0).sample.sample_id
+    decision, name = _original(workstation, sample_id)
+    with auditor.replica.writing() as session:  # as row security leaves the replica
+        session.execute(delete(Decision).where(Decision.id == decision.id))
+    _decide_blind(qtbot, audit)
+    assert "not on this workstation yet" in audit.original_label.text()
+    assert name not in "\n".join(collect_visible_texts(audit))
+    # The sync the blind decision asked for brings the original back (its version is new).
+    qtbot.waitUntil(lambda: name in audit.original_label.text(), timeout=20_000)
+    assert decision.rationale in "\n".join(collect_visible_texts(audit))
+    assert audit.verdict_button.isEnabled()
     _idle(qtbot, window)
 
 

@@ -1021,3 +1021,94 @@ def test_a_tampered_push_is_refused_mutation_by_mutation(team_backend):
                 Decision.case_id.in_([leased, free]))) == 1
     finally:
         owner.dispose()
+
+
+def test_a_blind_review_round_trip_on_the_auditors_own_workstation(team_backend, tmp_path):
+    """Drawn on the backend, re-reviewed on the auditor's replica, the original arriving
+    only after the blind decision is in: all as the auditor's own login role."""
+    from reviewer.models import QaReview, QaSample
+    from reviewer.qa.sampling import SamplingPolicy
+    from reviewer.qa.store import (
+        draw_sample,
+        original_for_review,
+        pending_samples,
+        record_blind_review,
+        record_verdict,
+        review_for_sample,
+    )
+    from reviewer.sync.backend import next_change_version
+    from reviewer.taxonomy import load_taxonomy
+
+    tb = team_backend
+    name = f"audrey_{uuid.uuid4().hex[:8]}"
+    auditor = Person(name, create_login(tb.owner_url, name, role="auditor", teams=[GRAPHIC]))
+    workstation = None
+    try:
+        # A corrected decision: the standing one points to the one it corrects.
+        case_id = tb.team_case_ids(GRAPHIC)[0]
+        first, correction = uuid.uuid4(), uuid.uuid4()
+        _add_decisions(tb, (first, case_id, "remove", False))
+        owner = tb.owner()
+        try:
+            with owner.writing() as session:
+                session.add(Decision(id=correction, case_id=case_id, reviewer_id=tb.alice.id,
+                                     policy_code="GC-TEST", action="no_violation",
+                                     rationale=RATIONALE, created_at=tb.clock.now(),
+                                     policy_version="1", conflict=False, supersedes_id=first,
+                                     change_version=1))
+        finally:
+            owner.dispose()
+        backend = Database.open(auditor.url, migrate=False)
+        try:
+            with backend.writing() as session:
+                drawn = draw_sample(session, load_taxonomy(), auditor_id=auditor.id,
+                                    drawn_by=auditor.id, since=SINCE, clock=tb.clock, seed=5,
+                                    policy=SamplingPolicy(base_rate=1.0),
+                                    targeted_ids=[correction],
+                                    version=next_change_version(session))
+        finally:
+            backend.dispose()
+        assert drawn.stored > 0
+
+        workstation = open_workstation(tmp_path / "auditor", auditor.url, tb.clock,
+                                       username=name)
+        workstation.synchronise()
+        with workstation.replica.sessions() as session:
+            assert len(pending_samples(session, auditor.id)) == drawn.stored
+            # Blind: no original decision reached the replica.
+            assert session.scalar(select(func.count()).select_from(Decision)) == 0
+            target = session.scalar(select(QaSample).where(QaSample.decision_id == correction))
+        assert target is not None
+
+        case = workstation.case(case_id)
+        policy = workstation.taxonomy.policies_for_surface(case.surface)[0]
+        review = record_blind_review(
+            workstation.replica.sessions, workstation.taxonomy, sample_id=target.id,
+            auditor_id=auditor.id, client_id=workstation.client_id, policy_code=policy.code,
+            action=policy.actions[0].value, rationale=RATIONALE, clock=tb.clock)
+        report = workstation.synchronise()
+        assert not report.rejected
+        with workstation.replica.sessions() as session:
+            original = original_for_review(session, review_for_sample(session, target.id))
+            assert original is not None and original.action == "no_violation"
+            # the corrected decision came along (the replica keeps its foreign keys)
+            assert {d for d in session.scalars(select(Decision.id))} == {first, correction}
+        record_verdict(workstation.replica.sessions, review_id=review.id,
+                       auditor_id=auditor.id, client_id=workstation.client_id, agrees=False,
+                       reason_category="wrong_action", feedback="Look again.", clock=tb.clock)
+        workstation.synchronise()
+        owner = tb.owner()
+        try:
+            with owner.sessions() as session:
+                stored = session.get(QaReview, review.id)
+                assert (stored.agrees, stored.reason_category) == (False, "wrong_action")
+        finally:
+            owner.dispose()
+        # Still blind for the other samples: only the reviewed chain is readable.
+        plain = tb.connect_as(auditor)
+        assert {row.id for row in _rows(plain, "SELECT id FROM decision")} == {
+            first, correction}
+    finally:
+        if workstation is not None:
+            workstation.close()
+        drop_logins(tb.owner_url.set(database="postgres"), [name])

@@ -69,7 +69,6 @@ def upgrade() -> None:
     sa.Column('change_version', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("match IN ('exact', 'policy_only', 'action_only', 'neither')", name=op.f('ck_qa_golden_score_match')),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_qa_golden_score_case_id_review_case')),
-    sa.ForeignKeyConstraint(['decision_id'], ['decision.id'], name=op.f('fk_qa_golden_score_decision_id_decision')),
     sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer.id'], name=op.f('fk_qa_golden_score_reviewer_id_reviewer')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_golden_score')),
     sa.UniqueConstraint('decision_id', name=op.f('uq_qa_golden_score_decision_id'))
@@ -99,7 +98,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['auditor_id'], ['reviewer.id'], name=op.f('fk_qa_sample_auditor_id_reviewer')),
     sa.ForeignKeyConstraint(['calibration_id'], ['qa_calibration.id'], name=op.f('fk_qa_sample_calibration_id_qa_calibration')),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_qa_sample_case_id_review_case')),
-    sa.ForeignKeyConstraint(['decision_id'], ['decision.id'], name=op.f('fk_qa_sample_decision_id_decision')),
     sa.ForeignKeyConstraint(['drawn_by'], ['reviewer.id'], name=op.f('fk_qa_sample_drawn_by_reviewer')),
     sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer.id'], name=op.f('fk_qa_sample_reviewer_id_reviewer')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_sample')),
@@ -133,7 +131,6 @@ def upgrade() -> None:
     sa.CheckConstraint("reason_category IS NULL OR reason_category IN ('policy_misread', 'wrong_action', 'missed_context', 'evidence', 'other')", name=op.f('ck_qa_review_reason_category')),
     sa.ForeignKeyConstraint(['auditor_id'], ['reviewer.id'], name=op.f('fk_qa_review_auditor_id_reviewer')),
     sa.ForeignKeyConstraint(['case_id'], ['review_case.id'], name=op.f('fk_qa_review_case_id_review_case')),
-    sa.ForeignKeyConstraint(['decision_id'], ['decision.id'], name=op.f('fk_qa_review_decision_id_decision')),
     sa.ForeignKeyConstraint(['reviewer_id'], ['reviewer.id'], name=op.f('fk_qa_review_reviewer_id_reviewer')),
     sa.ForeignKeyConstraint(['sample_id'], ['qa_sample.id'], name=op.f('fk_qa_review_sample_id_qa_sample')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_review')),
