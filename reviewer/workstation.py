@@ -91,7 +91,6 @@ class Workstation:
         reviewer_id: uuid.UUID | None = None,
         backoff: Backoff | None = None,
         decision_hold: timedelta = timedelta(0),
-        remember_password: bool = False,
     ) -> Workstation:
         """A workstation whose replica is in ``data_dir``, on a shared backend or the embedded one.
 
@@ -106,11 +105,9 @@ class Workstation:
         The replica (and the embedded backend) are SQLCipher files keyed from the OS keyring
         (`reviewer.replica`); one that cannot be read raises `ReplicaUnreadable`. A replica
         whose device was revoked, or that has not synced for ``security/wipe_after_days``,
-        is wiped first (`wiped_reason` says why). ``remember_password`` is the sign-in
-        dialog's choice (the dialog files the password in the keyring itself); without a
-        keyring the ``password`` also unlocks a team replica.
+        is wiped first (`wiped_reason` says why). Without a keyring the ``password`` also
+        unlocks a team replica (the sign-in dialog files a remembered password itself).
         """
-        del remember_password
         paths = DataPaths(data_dir or default_data_dir()).ensure()
         taxonomy = taxonomy or load_taxonomy()
         clock = clock or SystemClock()

@@ -223,8 +223,7 @@ def open_workstation(args, data_dir: Path, taxonomy, signed_in, *,  # type: igno
                                                  decision_hold=decision_hold)
             return Workstation.open(data_dir, backend_url=signed_in.url,
                                     password=signed_in.password, username=signed_in.username,
-                                    remember_password=signed_in.remember, taxonomy=taxonomy,
-                                    decision_hold=decision_hold)
+                                    taxonomy=taxonomy, decision_hold=decision_hold)
         except ReplicaUnreadable as error:
             print(f"The local copy cannot be opened: {error}", file=sys.stderr)
             if args.screenshot is not None:
