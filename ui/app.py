@@ -137,9 +137,9 @@ def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[
         window = MainWindow(workstation, tasks, renderer, settings)
         session = None
         try:
+            session = install_session(window, tasks, signed_in)  # File menu: lock, sign out
             if args.screenshot is not None:
                 return take_screenshot(app, window, tasks, args.screenshot)
-            session = install_session(window, tasks, signed_in)
             window.show()
             if signed_in is None:
                 window.prepare_first_start()
