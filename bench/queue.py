@@ -480,4 +480,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.helpers
+    from tests.helpers.keyring_daemon import keyring_for_benchmarks
+
+    # (A private keyring lasts for this run only: a kept --data-dir is then unreadable by
+    # the next run, which must use a new one.)
+    with keyring_for_benchmarks():
+        sys.exit(main())

@@ -72,6 +72,42 @@ def copy_baseline(backend: Database, upto: int) -> tuple[float, int, int]:
     return elapsed, rows, size
 
 
+def pull_as_reviewer(url, workdir: Path, clock, taxonomy, owner_s: float,  # type: ignore[no-untyped-def]
+                     owner_rows: int) -> None:
+    """1b. The same pull signed in as a reviewer's own login role, under row security
+    (reviewer.backend_security), the reviewer being a member of every team."""
+    from sqlalchemy import text
+
+    from reviewer.backend_security import create_user
+    from reviewer.models import Team
+    from reviewer.store import make_engine
+    from tests.helpers.pg_workstations import LOGIN_PASSWORD, drop_logins, login_url
+
+    name = "bench_reviewer"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            teams = list(connection.execute(select(Team.code)).scalars())
+            connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+            create_user(connection, name, role="reviewer", teams=teams,
+                        display_name="Bench Reviewer", password=LOGIN_PASSWORD)
+    finally:
+        engine.dispose()
+    try:
+        reviewer = Workstation.open(workdir / "reviewer", backend_url=login_url(url, name),
+                                    clock=clock, taxonomy=taxonomy, username=name)
+        started = time.perf_counter()
+        report = reviewer.synchronise()
+        seconds = time.perf_counter() - started
+        reviewer.close()
+        print(f"1b. the same pull as a reviewer's login role under row security (member of "
+              f"all {len(teams)} teams): {report.pulled_rows:,} rows in {seconds:.2f} s, "
+              f"{report.pulled_rows / seconds:,.0f} rows/s; per row "
+              f"{(seconds / report.pulled_rows) / (owner_s / owner_rows):.2f}x the owner's")
+    finally:
+        drop_logins(url.set(database="postgres"), [name])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -109,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   baseline COPY ... TO STDOUT of the same {copy_rows:,} rows "
               f"({copy_bytes / 1e6:.1f} MB): {copy_s:.2f} s; pull / COPY = "
               f"{pull_s / copy_s:.1f}x")
+
+        pull_as_reviewer(url, workdir, clock, taxonomy, pull_s, report.pulled_rows)
 
         with workstation.replica.sessions() as session:
             case_ids = list(session.scalars(
@@ -159,4 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tests.helpers.keyring_daemon import keyring_for_benchmarks
+
+    with keyring_for_benchmarks():
+        sys.exit(main())

@@ -13,7 +13,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,3 +127,24 @@ def _wait_until_ready(daemon: subprocess.Popen[bytes], timeout: float) -> None:
             error = exc
         time.sleep(0.1)
     raise KeyringDaemonError(f"the test keyring did not come up: {error}")
+
+
+@contextmanager
+def keyring_for_benchmarks() -> Iterator[None]:
+    """The benchmarks open encrypted replicas as the app does, with keys in the keyring: on
+    a machine without one (a headless server), a private daemon for the run, as in the
+    tests; with one, the session's own keyring."""
+    # Asked in a child: `keyring` picks its backend once per process, and this process
+    # must pick the private one if it comes to that.
+    probe = subprocess.run(
+        [sys.executable, "-c", "import reviewer.secrets as s; print(s.keyring_available())"],
+        capture_output=True, text=True, check=False)
+    if probe.stdout.strip() == "True":
+        yield
+        return
+    handle = start(Path(tempfile.mkdtemp(prefix="reviewer-bench-keyring-")))
+    print("no keyring in this session: using a private GNOME Keyring for the run")
+    try:
+        yield
+    finally:
+        handle.stop()
