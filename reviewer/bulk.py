@@ -15,32 +15,20 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
 from reviewer.clock import Clock
-from reviewer.demo import (
-    CHANNEL_WEIGHTS,
-    DEMO_NAMESPACE,
-    LANGUAGES,
-    NOTES,
-    QUEUES,
-    REVIEWERS,
-    TEXTS,
-    demo_reviewer_id,
-    seed_people_and_queues,
-)
+from reviewer.demo import DemoContext, demo_case, seed_people_and_queues
 from reviewer.models import Case, Note
-from reviewer.queue import OPEN_STATUSES, PriorityWeights, derive_queue_fields
+from reviewer.queue import OPEN_STATUSES, PriorityWeights
 from reviewer.store import WRITE_INTENT, Database
 from reviewer.taxonomy import Taxonomy
-from reviewer.vocabulary import Action, CaseStatus, EscalationTeam, Urgency
 
 BATCH_ROWS = 50_000
 """Cases converted and written at a time: few enough that a batch stays under 100 MB."""
@@ -66,81 +54,16 @@ class BulkSummary:
     search_index_seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class DemoContext:
-    """What every generated case draws on: the taxonomy, the time, the queues and people."""
-
-    taxonomy: Taxonomy
-    now: datetime
-    weights: PriorityWeights
-    queues: Sequence[tuple[uuid.UUID, str]]  # (id, name), in the order of demo.QUEUES
-    reviewer_ids: Sequence[uuid.UUID]
-
-
 def demo_case_rows(context: DemoContext, rng: random.Random, first_number: int,
                    count: int) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
     """Each case ``seed_demo`` makes without media from the same rng state, and its note.
 
-    It draws from ``rng`` exactly as ``seed_demo`` does, including the draws for the
-    decision or escalation it does not write, so that a seed gives the same cases on both
+    Both take their cases from ``demo.demo_case``, so a seed gives the same cases on both
     paths (tests/unit/test_bulk.py compares them).
     """
-    specs = {spec.name: spec for spec in QUEUES}
-    channels, channel_weights = zip(*CHANNEL_WEIGHTS, strict=True)
     for number in range(first_number, first_number + count):
-        queue_id, queue_name = rng.choice(context.queues)
-        spec = specs[queue_name]
-        area = context.taxonomy.area(spec.area)
-        surface = rng.choice(spec.surfaces)
-        channel = rng.choices(channels, channel_weights)[0]
-        age_hours = rng.uniform(0.05, spec.sla_hours * 1.6) if rng.random() < 0.8 \
-            else rng.uniform(0, 24 * 7)
-        reported = context.now - timedelta(hours=age_hours)
-        due = reported + timedelta(hours=spec.sla_hours)
-        language, region = rng.choice(LANGUAGES)
-        case_id = uuid.uuid5(DEMO_NAMESPACE, f"case:{number}")
-        status = CaseStatus.NEW.value
-        history = rng.random()
-        if (age_hours > spec.sla_hours * 1.2 and history < 0.7) or history < 0.25:
-            status = CaseStatus.DECIDED.value
-        elif history < 0.32:
-            status = CaseStatus.ESCALATED.value
-        row = {
-            "id": case_id, "external_ref": f"RPT-{2026_000000 + number}",
-            "queue_id": queue_id, "surface": surface.value, "channel": channel.value,
-            "policy_area": area.code, "reported_at": reported, "due_at": due,
-            "severity": max(1, min(5, round(rng.gauss(
-                max(p.severity for p in area.policies) - 1, 1)))),
-            "reach": int(rng.lognormvariate(6, 2.2)),
-            "language": language, "region": region,
-            "reported_text": rng.choice(TEXTS.get(area.code, ["Reported content."])),
-            "reporter_note": rng.choice(("", "", "Please look at this quickly.",
-                                         "Seen this account do it before.")),
-            "status": status, "lease_holder_id": None, "lease_expires_at": None,
-            "fencing_token": 0, "media_count": 0, "updated_at": reported,
-            "change_version": 0,
-        }
-        derive_queue_fields(row, context.weights)
-        if status == CaseStatus.DECIDED.value:
-            policies = [p for p in area.policies if surface in p.surfaces] or list(
-                area.policies)
-            policy = rng.choice(policies)
-            rng.choice([a for a in policy.actions if a != Action.ESCALATE])
-            row["updated_at"] = min(context.now, reported + timedelta(
-                hours=rng.uniform(0.1, spec.sla_hours * 1.3)))
-            rng.choice(context.reviewer_ids)
-        elif status == CaseStatus.ESCALATED.value:
-            rng.choice(context.reviewer_ids)
-            rng.choice(list(EscalationTeam))
-            rng.choice(list(Urgency))
-        note = None
-        if rng.random() < 0.08:
-            note = {
-                "id": uuid.uuid5(DEMO_NAMESPACE, f"note:{number}"), "case_id": case_id,
-                "author_id": rng.choice(context.reviewer_ids), "body": rng.choice(NOTES),
-                "created_at": reported + timedelta(minutes=20), "change_version": 0,
-            }
-        yield row, note
+        case = demo_case(context, rng, number)
+        yield case.row(context.weights), case.note_row()
 
 
 class _TableWriter:
@@ -246,12 +169,9 @@ def seed_replica_cases(
     now = clock.now().astimezone(UTC)
     summary = BulkSummary()
     with replica.writing() as session:
-        queues = [(q.id, q.name) for q in seed_people_and_queues(session, taxonomy, now)]
+        context = DemoContext.of(taxonomy, now, weights or PriorityWeights(),
+                                 seed_people_and_queues(session, taxonomy, now))
         existing = session.scalar(select(func.count()).select_from(Case)) or 0
-    context = DemoContext(
-        taxonomy, now, weights or PriorityWeights(), queues,
-        [demo_reviewer_id(r[0]) for r in REVIEWERS if r[2] == "reviewer"],
-    )
     deferred = _indexes_deferred if defer_indexes else _nothing_deferred
     started = time.perf_counter()
     with replica.engine.connect() as connection:

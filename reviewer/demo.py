@@ -11,9 +11,10 @@ import functools
 import hashlib
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ from reviewer.models import (
 from reviewer.queue import PriorityWeights, derive_queue_fields
 from reviewer.store import Database
 from reviewer.sync.backend import next_change_version
-from reviewer.taxonomy import Taxonomy
+from reviewer.taxonomy import Policy, PolicyArea, Taxonomy
 from reviewer.vocabulary import Action, CaseStatus, Channel, EscalationTeam, Surface, Urgency
 
 DEMO_NAMESPACE = uuid.UUID("5d0b7a52-3f7e-4a54-9a52-2b8f1c6d9e01")
@@ -100,6 +101,7 @@ QUEUES = [
     QueueSpec("Regulator & legal requests", "legal-response", "legal_regulatory", 12,
               (Surface.ORGANIC_POST, Surface.ACCOUNT, Surface.AD), ("text",)),
 ]
+_QUEUE_SPECS = {spec.name: spec for spec in QUEUES}
 
 CHANNEL_WEIGHTS = [
     (Channel.USER_REPORT, 55),
@@ -110,6 +112,8 @@ CHANNEL_WEIGHTS = [
     (Channel.LEGAL_REQUEST, 4),
     (Channel.VIP, 3),
 ]
+
+_CHANNELS, _CHANNEL_WEIGHTS = zip(*CHANNEL_WEIGHTS, strict=True)
 
 LANGUAGES = [("en", "US"), ("en", "GB"), ("de", "DE"), ("fr", "FR"), ("es", "ES"),
              ("pt", "BR"), ("ar", "EG"), ("ja", "JP"), ("sv", "SE"), ("hi", "IN")]
@@ -182,9 +186,167 @@ def demo_videos() -> tuple[bytes, ...]:
                  for index, seconds in enumerate(DEMO_VIDEO_SECONDS))
 
 
-def _weighted_channel(rng: random.Random) -> Channel:
-    channels, weights = zip(*CHANNEL_WEIGHTS, strict=True)
-    return rng.choices(channels, weights)[0]
+@dataclass(frozen=True)
+class DemoContext:
+    """What every generated case draws on: the taxonomy, the time, the queues and people."""
+
+    taxonomy: Taxonomy
+    now: datetime
+    weights: PriorityWeights
+    queues: Sequence[tuple[uuid.UUID, str]]  # (id, name), in the order of QUEUES
+    reviewer_ids: Sequence[uuid.UUID]
+
+    @classmethod
+    def of(cls, taxonomy: Taxonomy, now: datetime, weights: PriorityWeights,
+           queues: Sequence[Queue]) -> DemoContext:
+        return cls(taxonomy, now, weights, [(q.id, q.name) for q in queues],
+                   [demo_reviewer_id(r[0]) for r in REVIEWERS if r[2] == "reviewer"])
+
+
+@dataclass(frozen=True)
+class DemoImage:
+    kind: str
+    width: int
+    height: int
+    fmt: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DemoDecision:
+    policy: Policy
+    action: Action
+    reviewer_id: uuid.UUID
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DemoEscalation:
+    reviewer_id: uuid.UUID
+    to_team: EscalationTeam
+    urgency: Urgency
+
+
+@dataclass(frozen=True)
+class DemoNote:
+    author_id: uuid.UUID
+    body: str
+
+
+@dataclass(slots=True)
+class DemoCase:
+    """The facts of one demo case, and what was done with it before the demo starts."""
+
+    number: int
+    id: uuid.UUID
+    queue_id: uuid.UUID
+    spec: QueueSpec
+    area: PolicyArea
+    surface: Surface
+    channel: Channel
+    reported: datetime
+    language: str
+    region: str
+    status: str
+    images: tuple[DemoImage, ...]
+    severity: int
+    reach: int
+    reported_text: str
+    reporter_note: str
+    decision: DemoDecision | None
+    escalation: DemoEscalation | None
+    note: DemoNote | None
+
+    def row(self, weights: PriorityWeights, *, media_count: int = 0,
+            version: int = 0) -> dict[str, Any]:
+        """The case's row, with its queue fields derived."""
+        return derive_queue_fields({
+            "id": self.id, "external_ref": f"RPT-{2026_000000 + self.number}",
+            "queue_id": self.queue_id, "surface": self.surface.value,
+            "channel": self.channel.value, "policy_area": self.area.code,
+            "reported_at": self.reported,
+            "due_at": self.reported + timedelta(hours=self.spec.sla_hours),
+            "severity": self.severity, "reach": self.reach,
+            "language": self.language, "region": self.region,
+            "reported_text": self.reported_text, "reporter_note": self.reporter_note,
+            "status": self.status, "lease_holder_id": None, "lease_expires_at": None,
+            "fencing_token": 0, "media_count": media_count,
+            "updated_at": self.decision.created_at if self.decision else self.reported,
+            "change_version": version,
+        }, weights)
+
+    def note_row(self, version: int = 0) -> dict[str, Any] | None:
+        """The handoff note's row, if the case has one."""
+        if self.note is None:
+            return None
+        return {
+            "id": uuid.uuid5(DEMO_NAMESPACE, f"note:{self.number}"), "case_id": self.id,
+            "author_id": self.note.author_id, "body": self.note.body,
+            "created_at": self.reported + timedelta(minutes=20), "change_version": version,
+        }
+
+
+def _demo_images(rng: random.Random, spec: QueueSpec) -> tuple[DemoImage, ...]:
+    if rng.random() >= 0.85:
+        return ()
+    images = []
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        kind = rng.choice(spec.media_kinds)
+        width = rng.choice((480, 800, 1200, 1600, 2400))
+        height = int(width * rng.choice((0.5625, 0.75, 1.0, 1.333)))
+        fmt = rng.choice(("JPEG", "JPEG", "PNG", "WEBP", "GIF"))
+        images.append(DemoImage(kind, width, height, fmt,
+                                make_demo_image(rng, kind, (width, height), fmt)))
+    return tuple(images)
+
+
+def demo_case(context: DemoContext, rng: random.Random, number: int, *,
+              with_media: bool = False) -> DemoCase:
+    """Demo case ``number``, drawn from ``rng``: the one place the demo's cases are made up.
+
+    The order of the draws is the demo data: each seed must keep giving the same cases
+    (tests/unit/test_bulk.py, the README's screenshot), so add draws only at the end.
+    """
+    queue_id, queue_name = rng.choice(context.queues)
+    spec = _QUEUE_SPECS[queue_name]
+    area = context.taxonomy.area(spec.area)
+    surface = rng.choice(spec.surfaces)
+    channel = rng.choices(_CHANNELS, _CHANNEL_WEIGHTS)[0]
+    age_hours = rng.uniform(0.05, spec.sla_hours * 1.6) if rng.random() < 0.8 \
+        else rng.uniform(0, 24 * 7)
+    reported = context.now - timedelta(hours=age_hours)
+    language, region = rng.choice(LANGUAGES)
+    status = CaseStatus.NEW.value
+    history = rng.random()
+    if (age_hours > spec.sla_hours * 1.2 and history < 0.7) or history < 0.25:
+        status = CaseStatus.DECIDED.value
+    elif history < 0.32:
+        status = CaseStatus.ESCALATED.value
+    images = _demo_images(rng, spec) if with_media else ()
+    severity = max(1, min(5, round(rng.gauss(max(p.severity for p in area.policies) - 1, 1))))
+    reach = int(rng.lognormvariate(6, 2.2))
+    reported_text = rng.choice(TEXTS.get(area.code, ["Reported content."]))
+    reporter_note = rng.choice(("", "", "Please look at this quickly.",
+                                "Seen this account do it before."))
+    decision = escalation = None
+    if status == CaseStatus.DECIDED.value:
+        policy = rng.choice([p for p in area.policies if surface in p.surfaces]
+                            or list(area.policies))
+        action = rng.choice([a for a in policy.actions if a != Action.ESCALATE])
+        decided_at = min(context.now, reported + timedelta(
+            hours=rng.uniform(0.1, spec.sla_hours * 1.3)))
+        decision = DemoDecision(policy, action, rng.choice(context.reviewer_ids), decided_at)
+    elif status == CaseStatus.ESCALATED.value:
+        escalation = DemoEscalation(rng.choice(context.reviewer_ids),
+                                    rng.choice(list(EscalationTeam)), rng.choice(list(Urgency)))
+    note = None
+    if rng.random() < 0.08:
+        note = DemoNote(rng.choice(context.reviewer_ids), rng.choice(NOTES))
+    return DemoCase(
+        number, uuid.uuid5(DEMO_NAMESPACE, f"case:{number}"), queue_id, spec, area, surface,
+        channel, reported, language, region, status, images, severity, reach, reported_text,
+        reporter_note, decision, escalation, note,
+    )
 
 
 @dataclass
@@ -253,6 +415,22 @@ def seed_escalation_teams(session: Session) -> None:
     ensure_escalation_queues(session, version=next_change_version(session), members=members)
 
 
+def _media(case: DemoCase, position: int, data: bytes, mime_type: str, filename: str,
+           dimensions: tuple[int, int], version: int,
+           duration_s: float | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A media item's blob row and item row."""
+    digest = hashlib.sha256(data).hexdigest()
+    blob = {"content_hash": digest, "size_bytes": len(data), "data": data,
+            "change_version": version}
+    return blob, {
+        "id": uuid.uuid5(DEMO_NAMESPACE, f"media:{case.number}:{position}"),
+        "case_id": case.id, "position": position, "content_hash": digest,
+        "mime_type": mime_type, "size_bytes": len(data), "width": dimensions[0],
+        "height": dimensions[1], "duration_s": duration_s, "filename": filename,
+        "change_version": version,
+    }
+
+
 def seed_demo(
     backend: Database,
     taxonomy: Taxonomy,
@@ -271,8 +449,7 @@ def seed_demo(
     with backend.writing() as session:
         queues = seed_people_and_queues(session, taxonomy, now)
         seed_escalation_teams(session)
-    specs = {spec.name: spec for spec in QUEUES}
-    reviewer_ids = [demo_reviewer_id(r[0]) for r in REVIEWERS if r[2] == "reviewer"]
+        context = DemoContext.of(taxonomy, now, weights, queues)
     summary.reviewers = len(REVIEWERS)
     summary.queues = len(queues)
     existing = 0
@@ -289,116 +466,50 @@ def seed_demo(
             case_rows, media_rows, decision_rows, escalation_rows, note_rows = [], [], [], [], []
             blobs: dict[str, dict] = {}
             for i in range(size):
-                number = existing + made + i + 1
-                queue = rng.choice(queues)
-                spec = specs[queue.name]
-                area = taxonomy.area(spec.area)
-                surface = rng.choice(spec.surfaces)
-                channel = _weighted_channel(rng)
-                age_hours = rng.uniform(0.05, spec.sla_hours * 1.6) if rng.random() < 0.8 \
-                    else rng.uniform(0, 24 * 7)
-                reported = now - timedelta(hours=age_hours)
-                due = reported + timedelta(hours=spec.sla_hours)
-                language, region = rng.choice(LANGUAGES)
-                case_id = uuid.uuid5(DEMO_NAMESPACE, f"case:{number}")
-                status = CaseStatus.NEW.value
-                history = rng.random()
-                if (age_hours > spec.sla_hours * 1.2 and history < 0.7) or history < 0.25:
-                    status = CaseStatus.DECIDED.value
-                elif history < 0.32:
-                    status = CaseStatus.ESCALATED.value
-                media_count = 0
-                if with_media and rng.random() < 0.85:
-                    for position in range(rng.choice((1, 1, 1, 2, 3))):
-                        kind = rng.choice(spec.media_kinds)
-                        width = rng.choice((480, 800, 1200, 1600, 2400))
-                        height = int(width * rng.choice((0.5625, 0.75, 1.0, 1.333)))
-                        fmt = rng.choice(("JPEG", "JPEG", "PNG", "WEBP", "GIF"))
-                        data = make_demo_image(rng, kind, (width, height), fmt)
-                        digest = hashlib.sha256(data).hexdigest()
-                        blobs.setdefault(digest, {
-                            "content_hash": digest, "size_bytes": len(data), "data": data,
-                            "change_version": version,
-                        })
-                        media_rows.append({
-                            "id": uuid.uuid5(DEMO_NAMESPACE, f"media:{number}:{position}"),
-                            "case_id": case_id, "position": position, "content_hash": digest,
-                            "mime_type": f"image/{fmt.lower()}", "size_bytes": len(data),
-                            "width": width, "height": height, "duration_s": None,
-                            "filename": f"{kind}-{number}-{position}.{fmt.lower()}",
-                            "change_version": version,
-                        })
-                        media_count += 1
-                if media_count and status == CaseStatus.NEW.value \
+                case = demo_case(context, rng, existing + made + i + 1, with_media=with_media)
+                media = []
+                for position, image in enumerate(case.images):
+                    fmt = image.fmt.lower()
+                    media.append(_media(case, position, image.data, f"image/{fmt}",
+                                        f"{image.kind}-{case.number}-{position}.{fmt}",
+                                        (image.width, image.height), version))
+                media_count = len(case.images)
+                if media_count and case.status == CaseStatus.NEW.value \
                         and videos_added < len(DEMO_VIDEO_SECONDS):
-                    data = demo_videos()[videos_added]
-                    digest = hashlib.sha256(data).hexdigest()
-                    blobs.setdefault(digest, {
-                        "content_hash": digest, "size_bytes": len(data), "data": data,
-                        "change_version": version,
-                    })
-                    media_rows.append({
-                        "id": uuid.uuid5(DEMO_NAMESPACE, f"media:{number}:{media_count}"),
-                        "case_id": case_id, "position": media_count, "content_hash": digest,
-                        "mime_type": "video/mp4", "size_bytes": len(data),
-                        "width": 640, "height": 360,
-                        "duration_s": DEMO_VIDEO_SECONDS[videos_added],
-                        "filename": f"clip-{number}.mp4", "change_version": version,
-                    })
+                    media.append(_media(case, media_count, demo_videos()[videos_added],
+                                        "video/mp4", f"clip-{case.number}.mp4", (640, 360),
+                                        version, DEMO_VIDEO_SECONDS[videos_added]))
                     media_count += 1
                     videos_added += 1
-                case_rows.append({
-                    "id": case_id, "external_ref": f"RPT-{2026_000000 + number}",
-                    "queue_id": queue.id, "surface": surface.value, "channel": channel.value,
-                    "policy_area": area.code, "reported_at": reported, "due_at": due,
-                    "severity": max(1, min(5, round(rng.gauss(max(p.severity for p in
-                                                                  area.policies) - 1, 1)))),
-                    "reach": int(rng.lognormvariate(6, 2.2)),
-                    "language": language, "region": region,
-                    "reported_text": rng.choice(TEXTS.get(area.code, ["Reported content."])),
-                    "reporter_note": rng.choice(("", "", "Please look at this quickly.",
-                                                 "Seen this account do it before.")),
-                    "status": status, "lease_holder_id": None, "lease_expires_at": None,
-                    "fencing_token": 0, "media_count": media_count, "updated_at": reported,
-                    "change_version": version,
-                })
-                derive_queue_fields(case_rows[-1], weights)
-                if status == CaseStatus.DECIDED.value:
-                    policies = [p for p in area.policies if surface in p.surfaces] or list(
-                        area.policies)
-                    policy = rng.choice(policies)
-                    actions = [a for a in policy.actions if a != Action.ESCALATE]
-                    action = rng.choice(actions)
-                    decided_at = min(now, reported + timedelta(
-                        hours=rng.uniform(0.1, spec.sla_hours * 1.3)))
+                for blob, item in media:
+                    blobs.setdefault(blob["content_hash"], blob)
+                    media_rows.append(item)
+                case_rows.append(case.row(weights, media_count=media_count, version=version))
+                if case.decision is not None:
+                    decision, policy = case.decision, case.decision.policy
                     decision_rows.append({
-                        "id": uuid.uuid5(DEMO_NAMESPACE, f"decision:{number}"),
-                        "case_id": case_id, "reviewer_id": rng.choice(reviewer_ids),
-                        "policy_code": policy.code, "action": action.value,
-                        "rationale": f"{policy.name}: {action.label.lower()} "
+                        "id": uuid.uuid5(DEMO_NAMESPACE, f"decision:{case.number}"),
+                        "case_id": case.id, "reviewer_id": decision.reviewer_id,
+                        "policy_code": policy.code, "action": decision.action.value,
+                        "rationale": f"{policy.name}: {decision.action.label.lower()} "
                                      f"per {policy.code}; content matches the definition.",
-                        "created_at": decided_at, "policy_version": taxonomy.version,
+                        "created_at": decision.created_at, "policy_version": taxonomy.version,
                         "fencing_token": 1, "supersedes_id": None, "conflict": False,
                         "change_version": version,
                     })
-                    case_rows[-1]["updated_at"] = decided_at
-                elif status == CaseStatus.ESCALATED.value:
+                elif case.escalation is not None:
                     escalation_rows.append({
-                        "id": uuid.uuid5(DEMO_NAMESPACE, f"escalation:{number}"),
-                        "case_id": case_id, "reviewer_id": rng.choice(reviewer_ids),
-                        "to_team": rng.choice(list(EscalationTeam)).value,
+                        "id": uuid.uuid5(DEMO_NAMESPACE, f"escalation:{case.number}"),
+                        "case_id": case.id, "reviewer_id": case.escalation.reviewer_id,
+                        "to_team": case.escalation.to_team.value,
                         "reason": "Needs a specialist decision: context is ambiguous.",
-                        "urgency": rng.choice(list(Urgency)).value,
-                        "created_at": reported + timedelta(minutes=30), "resolved_at": None,
-                        "change_version": version,
+                        "urgency": case.escalation.urgency.value,
+                        "created_at": case.reported + timedelta(minutes=30),
+                        "resolved_at": None, "change_version": version,
                     })
-                if rng.random() < 0.08:
-                    note_rows.append({
-                        "id": uuid.uuid5(DEMO_NAMESPACE, f"note:{number}"), "case_id": case_id,
-                        "author_id": rng.choice(reviewer_ids), "body": rng.choice(NOTES),
-                        "created_at": reported + timedelta(minutes=20),
-                        "change_version": version,
-                    })
+                note = case.note_row(version)
+                if note is not None:
+                    note_rows.append(note)
             known = set(session.scalars(
                 select(MediaBlob.content_hash).where(MediaBlob.content_hash.in_(list(blobs)))
             )) if blobs else set()

@@ -12,7 +12,14 @@ from sqlalchemy import select
 
 from reviewer.bulk import seed_replica_cases
 from reviewer.clock import ManualClock
-from reviewer.demo import demo_reviewer_id, seed_demo
+from reviewer.demo import (
+    DEMO_NAMESPACE,
+    QUEUES,
+    DemoContext,
+    demo_case,
+    demo_reviewer_id,
+    seed_demo,
+)
 from reviewer.models import Case, Note
 from reviewer.queue import (
     PriorityWeights,
@@ -54,6 +61,39 @@ def _schema(database: Database) -> list[tuple]:
         return connection.exec_driver_sql(
             "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
             "ORDER BY type, name").all()
+
+
+def test_the_demo_seed_keeps_giving_the_same_cases():
+    """The demo data is the order of the random draws (the README's screenshot is seed
+    20261121): both seeders share ``demo_case``, so this pins the stream itself."""
+    context = DemoContext(
+        load_taxonomy(), NOW, PriorityWeights(),
+        [(uuid.uuid5(DEMO_NAMESPACE, f"queue:{spec.name}"), spec.name) for spec in QUEUES],
+        [demo_reviewer_id(name) for name in ("demo", "amara", "jonas", "lucia")],
+    )
+    rng = random.Random(20261121)
+    cases = [demo_case(context, rng, number) for number in range(1, 301)]
+    assert rng.random() == 0.5572639911353096  # every draw made, none added
+    first = cases[0]
+    assert (first.spec.name, first.surface.value, first.channel.value, first.language,
+            first.region, first.status, first.severity, first.reach) == (
+        "IP complaints", "organic_post", "user_report", "en", "GB", "decided", 1, 18)
+    assert first.reported == datetime(2026, 11, 15, 23, 29, 13, 215686, tzinfo=UTC)
+    assert first.reported_text.startswith("Trademark complaint")
+    assert first.reporter_note == "Please look at this quickly."
+    assert (first.decision.policy.code, first.decision.action.value) == (
+        "IP-2", "request_info")
+    assert first.decision.reviewer_id in context.reviewer_ids
+    assert first.row(context.weights)["updated_at"] == NOW == first.decision.created_at
+    assert [c.status for c in cases].count("escalated") == 22
+    assert sum(c.note is not None for c in cases) == 21
+
+    rng = random.Random(20261121)  # with media the images draw in the middle of each case
+    with_media = [demo_case(context, rng, number, with_media=True) for number in (1, 2)]
+    assert [(i.kind, i.width, i.height, i.fmt) for c in with_media for i in c.images] == [
+        ("text", 800, 600, "GIF"), ("text", 1200, 675, "WEBP"), ("text", 800, 1066, "PNG")]
+    assert with_media[1].spec.name == "Regulator & legal requests"
+    assert with_media[1].decision.policy.code == "LEG-3"
 
 
 def test_same_cases_and_notes_as_seed_demo_then_sync(tmp_path, clock):
