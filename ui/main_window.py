@@ -309,7 +309,8 @@ class MainWindow(QMainWindow):
         if self.reports_window is None:
             self.reports_window = ReportsWindow(
                 self.workstation.replica.sessions, self.workstation.clock, self.tasks,
-                {area.code: area.name for area in self.workstation.taxonomy.areas}, self)
+                {area.code: area.name for area in self.workstation.taxonomy.areas}, self,
+                client_id=self.workstation.client_id, actor_id=self.workstation.reviewer_id)
         self.reports_window.show()
         self.reports_window.activateWindow()
 

@@ -9,7 +9,9 @@ same document.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -66,6 +68,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from reviewer.audit import AuditKind, append_audit
 from reviewer.clock import Clock
 from reviewer.reports import (
     SECTIONS,
@@ -85,6 +88,7 @@ from reviewer.reports import (
     team_label,
     teams,
 )
+from reviewer.store import writing
 from ui.table_model import RowsTableModel
 from ui.tasks import TaskRunner
 
@@ -590,11 +594,15 @@ class ReportsWindow(QMainWindow):
     """Charts and tables for a period and a team, refreshed in the background."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, tasks: TaskRunner,
-                 area_names: dict[str, str], parent: QWidget | None = None):
+                 area_names: dict[str, str], parent: QWidget | None = None, *,
+                 client_id: str, actor_id: uuid.UUID | None):
+        """``client_id`` and ``actor_id`` sign the audit-log entry of every export."""
         super().__init__(parent)
         self.setWindowTitle("Reports — Reviewer Workstation")
         self.setWindowFlag(Qt.WindowType.Window)
         self.sessions = sessions
+        self.client_id = client_id
+        self.actor_id = actor_id
         self.clock = clock
         self.tasks = tasks
         self.area_names = area_names
@@ -847,7 +855,21 @@ class ReportsWindow(QMainWindow):
         except OSError as error:
             self.status.setText(f"Could not write {path.name}: {error.strerror or error}")
         else:
+            self._record_export(name, path)
             self.status.setText(f"Saved {path.name}")
+
+    def _record_export(self, what: str, path: Path) -> None:
+        """Every export goes into the audit log (and from there to the backend), as the case
+        investigation report does: what, for which filter, and the file's digest."""
+        wanted = self.report.filter if self.report is not None else self.current_filter()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with writing(self.sessions) as session:
+            append_audit(session, origin=self.client_id, actor_id=self.actor_id,
+                         kind=AuditKind.EXPORT, subject=f"report:{what}",
+                         now=self.clock.now(),
+                         details={"report": what, "file": path.name, "sha256": digest,
+                                  "since": wanted.since.isoformat(),
+                                  "until": wanted.until.isoformat(), "team": wanted.team})
 
     def choose_pdf(self) -> None:
         if self.report is None:
@@ -870,5 +892,6 @@ class ReportsWindow(QMainWindow):
         except OSError as error:
             self.status.setText(f"Could not write {path.name}: {error.strerror or error}")
             return 0
+        self._record_export("all", path)
         self.status.setText(f"Saved {path.name} ({pages} pages)")
         return pages

@@ -4,6 +4,8 @@ filters change them, and the CSV and PDF exports write what is on show."""
 from __future__ import annotations
 
 import csv
+import hashlib
+import uuid
 from datetime import date
 
 import pytest
@@ -11,8 +13,10 @@ from PySide6.QtCharts import QBarCategoryAxis, QChart
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtPdf import QPdfDocument
+from sqlalchemy import func, select
 
 from reviewer.clock import ManualClock
+from reviewer.models import AuditLogEntry, OutboxEntry
 from reviewer.reports import Bucket
 from reviewer.store import Database, sqlite_url
 from tests.unit.test_qa_report_tables import FLEISS_KAPPA, add_calibrations_and_golden
@@ -20,6 +24,8 @@ from tests.unit.test_reports import NOW, add_qa_reviews, build_known_dataset
 from ui.reports_view import TABS, ReportsWindow
 from ui.tasks import TaskRunner
 
+CLIENT = "reports-test-client"
+LEAD = uuid.UUID("00000000-0000-0000-0000-00000000000a")
 AREAS = {"hate_speech": "Hate speech", "spam_fraud": "Spam and fraud",
          "legal_regulatory": "Regulatory and legal requests"}
 
@@ -36,7 +42,8 @@ def database(tmp_path):
 def _open_reports(qtbot, database, bucket: Bucket = Bucket.DAY):  # type: ignore[no-untyped-def]
     """The reports window on `database`, showing 9 to 16 November 2026 once it has run."""
     tasks = TaskRunner()
-    window = ReportsWindow(database.sessions, ManualClock(NOW), tasks, AREAS)
+    window = ReportsWindow(database.sessions, ManualClock(NOW), tasks, AREAS,
+                           client_id=CLIENT, actor_id=LEAD)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -150,6 +157,23 @@ def test_export_csv_writes_the_table_on_show(reports, tmp_path):
     assert "Saved sla.csv" in reports.status.text()
     reports.export_csv("sla_by_channel", tmp_path / "missing" / "x.csv")
     assert "Could not write x.csv" in reports.status.text()
+    # The export is in the audit log, on its way to the backend; the failed one is not.
+    [entry] = _exports(reports)
+    assert (entry.subject, entry.actor_id, entry.origin) == (
+        "report:sla_by_channel", LEAD, CLIENT)
+    assert entry.details["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (entry.details["since"], entry.details["team"]) == (
+        "2026-11-09T00:00:00+00:00", None)
+    with reports.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxEntry)
+                              .where(OutboxEntry.kind == "audit")) == 1
+
+
+def _exports(reports) -> list[AuditLogEntry]:  # type: ignore[no-untyped-def]
+    with reports.sessions() as session:
+        return list(session.scalars(select(AuditLogEntry)
+                                    .where(AuditLogEntry.kind == "export")
+                                    .order_by(AuditLogEntry.seq)))
 
 
 def test_export_pdf_has_every_chart_and_table(reports, tmp_path):
@@ -175,6 +199,9 @@ def test_export_pdf_has_every_chart_and_table(reports, tmp_path):
     image = document.render(0, QSize(size.width(), size.height()))
     bar_colour = reports.charts["sla_by_queue"].series()[0].barSets()[0].color()
     assert _has_colour(image, bar_colour)
+    [entry] = _exports(reports)
+    assert entry.subject == "report:all" and entry.details["file"] == "reports.pdf"
+    assert entry.details["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _has_colour(image, colour: QColor) -> bool:  # type: ignore[no-untyped-def]
