@@ -34,66 +34,34 @@ from reviewer.models import (
     utcnow,
 )
 from reviewer.qa.golden import GoldenAnswer, GoldenCase, score_answer
+from reviewer.sync.payload import MutationRejected, optional_payload_id, payload_id, payload_when
 from reviewer.vocabulary import Role
 
 SAMPLER_ROLES = (Role.AUDITOR.value, Role.LEAD.value, Role.ADMIN.value)
 
 
-def _rejected(text: str) -> Exception:
-    # Imported here: reviewer.sync.backend imports this module to register the appliers.
-    from reviewer.sync.backend import MutationRejected
-
-    return MutationRejected(text)
-
-
-def _id(payload: dict[str, Any], key: str, *, optional: bool = False) -> uuid.UUID | None:
-    value = payload.get(key)
-    if value in (None, "") and optional:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise _rejected(f"{key} is missing or not a valid id") from None
-
-
-def _required_id(payload: dict[str, Any], key: str) -> uuid.UUID:
-    value = _id(payload, key)
-    assert value is not None
-    return value
-
-
-def _when(payload: dict[str, Any], key: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(str(payload[key]))
-    except (KeyError, ValueError):
-        raise _rejected(f"{key} is missing or not a timestamp") from None
-    if value.tzinfo is None:
-        raise _rejected(f"{key} has no time zone")
-    return value
-
-
 def apply_qa_review(session: Session, payload: dict[str, Any], version: int) -> None:
     """The auditor's blind decision on one of their samples."""
     sample = session.scalar(
-        select(QaSample).where(QaSample.id == _required_id(payload, "sample_id"))
+        select(QaSample).where(QaSample.id == payload_id(payload, "sample_id"))
         .with_for_update())
     if sample is None:
-        raise _rejected("the sample does not exist on the backend")
-    auditor_id = _required_id(payload, "auditor_id")
+        raise MutationRejected("the sample does not exist on the backend")
+    auditor_id = payload_id(payload, "auditor_id")
     if sample.auditor_id != auditor_id:
-        raise _rejected("this sample is assigned to another auditor")
+        raise MutationRejected("this sample is assigned to another auditor")
     if sample.status != "pending":
-        raise _rejected(f"this sample is already {sample.status}")
+        raise MutationRejected(f"this sample is already {sample.status}")
     policy_code = str(payload.get("policy_code", ""))
     action = str(payload.get("action", ""))
     if not policy_code or not action:
-        raise _rejected("the blind decision needs a policy and an action")
-    review_id = _required_id(payload, "id")
+        raise MutationRejected("the blind decision needs a policy and an action")
+    review_id = payload_id(payload, "id")
     session.add(QaReview(
         id=review_id, sample_id=sample.id, case_id=sample.case_id,
         auditor_id=auditor_id, reviewer_id=sample.reviewer_id, decision_id=sample.decision_id,
         policy_code=policy_code, action=action, rationale=str(payload.get("rationale", "")),
-        submitted_at=_when(payload, "submitted_at"), feedback="", change_version=version,
+        submitted_at=payload_when(payload, "submitted_at"), feedback="", change_version=version,
     ))
     sample.status = "reviewed"
     sample.change_version = version
@@ -121,58 +89,58 @@ def _reveal_original(session: Session, review_id: uuid.UUID, decision_id: uuid.U
 def apply_qa_verdict(session: Session, payload: dict[str, Any], version: int) -> None:
     """The auditor's verdict on the original decision, once their blind one is recorded."""
     review = session.scalar(
-        select(QaReview).where(QaReview.id == _required_id(payload, "review_id"))
+        select(QaReview).where(QaReview.id == payload_id(payload, "review_id"))
         .with_for_update())
     if review is None:
-        raise _rejected("the blind review does not exist on the backend")
-    if review.auditor_id != _required_id(payload, "auditor_id"):
-        raise _rejected("only the auditor who made the blind review gives its verdict")
+        raise MutationRejected("the blind review does not exist on the backend")
+    if review.auditor_id != payload_id(payload, "auditor_id"):
+        raise MutationRejected("only the auditor who made the blind review gives its verdict")
     if review.verdict_at is not None:
-        raise _rejected("this review already has a verdict")
+        raise MutationRejected("this review already has a verdict")
     agrees = payload.get("agrees")
     if not isinstance(agrees, bool):
-        raise _rejected("agrees must be true or false")
+        raise MutationRejected("agrees must be true or false")
     reason = payload.get("reason_category")
     if reason is not None and reason not in QA_REASON_CATEGORIES:
-        raise _rejected(f"unknown reason category {reason!r}")
+        raise MutationRejected(f"unknown reason category {reason!r}")
     if not agrees and reason is None:
-        raise _rejected("a disagreement needs a reason category")
+        raise MutationRejected("a disagreement needs a reason category")
     review.agrees = agrees
     review.reason_category = reason
     review.feedback = str(payload.get("feedback", ""))
-    review.verdict_at = _when(payload, "verdict_at")
+    review.verdict_at = payload_when(payload, "verdict_at")
     review.change_version = version
 
 
 def apply_qa_samples(session: Session, payload: dict[str, Any], version: int) -> None:
     """Samples an auditor or lead drew on their replica."""
-    drawn_by = _required_id(payload, "drawn_by")
+    drawn_by = payload_id(payload, "drawn_by")
     person = session.get(Reviewer, drawn_by)
     if person is None or not person.active or person.role not in SAMPLER_ROLES:
-        raise _rejected("only auditors, leads and admins draw audit samples")
+        raise MutationRejected("only auditors, leads and admins draw audit samples")
     rows = payload.get("samples")
     if not isinstance(rows, list) or not rows:
-        raise _rejected("the sample holds no decisions")
+        raise MutationRejected("the sample holds no decisions")
     for row in rows:
         if not isinstance(row, dict):
-            raise _rejected("a sample row is not an object")
+            raise MutationRejected("a sample row is not an object")
         method = str(row.get("method", ""))
         if method not in QA_METHODS:
-            raise _rejected(f"unknown sampling method {method!r}")
-        decision_id = _id(row, "decision_id", optional=True)
+            raise MutationRejected(f"unknown sampling method {method!r}")
+        decision_id = optional_payload_id(row, "decision_id")
         decision = session.get(Decision, decision_id) if decision_id is not None else None
         if decision_id is not None and decision is None:
-            raise _rejected("a sampled decision is not on the backend")
+            raise MutationRejected("a sampled decision is not on the backend")
         seed = row.get("seed")
         session.add(QaSample(
-            id=_required_id(row, "id"), case_id=_required_id(row, "case_id"),
+            id=payload_id(row, "id"), case_id=payload_id(row, "case_id"),
             decision_id=decision_id,
             reviewer_id=decision.reviewer_id if decision is not None else None,
-            auditor_id=_required_id(row, "auditor_id"), method=method,
+            auditor_id=payload_id(row, "auditor_id"), method=method,
             rate=float(row["rate"]) if row.get("rate") is not None else None,
             seed=int(seed) if seed is not None else None,
             draw=float(row["draw"]) if row.get("draw") is not None else None,
-            drawn_by=drawn_by, drawn_at=_when(row, "drawn_at"), status="pending",
+            drawn_by=drawn_by, drawn_at=payload_when(row, "drawn_at"), status="pending",
             change_version=version,
         ))
 

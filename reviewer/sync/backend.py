@@ -48,6 +48,7 @@ from reviewer.models import (
     utcnow,
 )
 from reviewer.qa.apply import QA_APPLIERS, score_golden_decisions
+from reviewer.sync.payload import MutationRejected, payload_id, payload_when
 from reviewer.vocabulary import CaseStatus, EscalationTeam, Urgency
 
 
@@ -70,10 +71,6 @@ class MutationResult:
     mutation_id: uuid.UUID
     outcome: str  # "applied" or "rejected"
     reason: str | None = None
-
-
-class MutationRejected(Exception):
-    """A mutation the backend will not apply; the reason goes back to the client."""
 
 
 def next_change_version(session: Session) -> int:
@@ -101,35 +98,18 @@ def current_change_version(session: Session) -> int:
     return session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
 
 
-def _uuid(payload: dict[str, Any], key: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(payload[key]))
-    except (KeyError, ValueError) as error:
-        raise MutationRejected(f"{key} is missing or not a valid id") from error
-
-
-def _when(payload: dict[str, Any], key: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(str(payload[key]))
-    except (KeyError, ValueError) as error:
-        raise MutationRejected(f"{key} is missing or not a timestamp") from error
-    if value.tzinfo is None:
-        raise MutationRejected(f"{key} has no time zone")
-    return value
-
-
 def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> None:
     case = session.scalar(
-        select(Case).where(Case.id == _uuid(payload, "case_id")).with_for_update()
+        select(Case).where(Case.id == payload_id(payload, "case_id")).with_for_update()
     )
     if case is None:
         raise MutationRejected("the case does not exist on the backend")
-    decision_id = _uuid(payload, "id")
+    decision_id = payload_id(payload, "id")
     if session.get(Decision, decision_id) is not None:
         raise MutationRejected("a decision with this id already exists")
     token = payload.get("fencing_token")
-    reviewer_id = _uuid(payload, "reviewer_id")
-    supersedes_id = _uuid(payload, "supersedes_id") if payload.get("supersedes_id") else None
+    reviewer_id = payload_id(payload, "reviewer_id")
+    supersedes_id = payload_id(payload, "supersedes_id") if payload.get("supersedes_id") else None
     corrects_current = False
     if supersedes_id is not None:
         superseded = session.get(Decision, supersedes_id)
@@ -148,7 +128,7 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
     )
     already_decided = (case.status in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value)
                        and not corrects_current)
-    created_at = _when(payload, "created_at")
+    created_at = payload_when(payload, "created_at")
     session.add(
         Decision(
             id=decision_id,
@@ -190,16 +170,16 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
 
 
 def _apply_note(session: Session, payload: dict[str, Any], version: int) -> None:
-    case_id = _uuid(payload, "case_id")
+    case_id = payload_id(payload, "case_id")
     if session.get(Case, case_id) is None:
         raise MutationRejected("the case does not exist on the backend")
     session.add(
         Note(
-            id=_uuid(payload, "id"),
+            id=payload_id(payload, "id"),
             case_id=case_id,
-            author_id=_uuid(payload, "author_id"),
+            author_id=payload_id(payload, "author_id"),
             body=str(payload.get("body", "")),
-            created_at=_when(payload, "created_at"),
+            created_at=payload_when(payload, "created_at"),
             change_version=version,
         )
     )
@@ -207,7 +187,7 @@ def _apply_note(session: Session, payload: dict[str, Any], version: int) -> None
 
 def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -> None:
     case = session.scalar(
-        select(Case).where(Case.id == _uuid(payload, "case_id")).with_for_update()
+        select(Case).where(Case.id == payload_id(payload, "case_id")).with_for_update()
     )
     if case is None:
         raise MutationRejected("the case does not exist on the backend")
@@ -219,13 +199,13 @@ def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -
         raise MutationRejected(f"unknown urgency {urgency!r}")
     session.add(
         Escalation(
-            id=_uuid(payload, "id"),
+            id=payload_id(payload, "id"),
             case_id=case.id,
-            reviewer_id=_uuid(payload, "reviewer_id"),
+            reviewer_id=payload_id(payload, "reviewer_id"),
             to_team=to_team,
             reason=str(payload.get("reason", "")),
             urgency=urgency,
-            created_at=_when(payload, "created_at"),
+            created_at=payload_when(payload, "created_at"),
             change_version=version,
         )
     )
@@ -240,13 +220,13 @@ def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -
             case.status = CaseStatus.ESCALATED.value
         case.lease_holder_id = None
         case.lease_expires_at = None
-        case.updated_at = _when(payload, "created_at")
+        case.updated_at = payload_when(payload, "created_at")
     case.change_version = version
 
 
 def _apply_second_review(session: Session, payload: dict[str, Any], version: int) -> None:
-    decision = session.get(Decision, _uuid(payload, "decision_id"))
-    reviewer_id = _uuid(payload, "reviewer_id")
+    decision = session.get(Decision, payload_id(payload, "decision_id"))
+    reviewer_id = payload_id(payload, "reviewer_id")
     refusal = second_review_refusal(session, decision, reviewer_id)
     if refusal is not None:
         raise MutationRejected(refusal)
@@ -254,9 +234,9 @@ def _apply_second_review(session: Session, payload: dict[str, Any], version: int
     verdict = str(payload.get("verdict", ""))
     if verdict not in ("approved", "rejected"):
         raise MutationRejected(f"unknown verdict {verdict!r}")
-    created_at = _when(payload, "created_at")
+    created_at = payload_when(payload, "created_at")
     session.add(SecondReview(
-        id=_uuid(payload, "id"), decision_id=decision.id, case_id=decision.case_id,
+        id=payload_id(payload, "id"), decision_id=decision.id, case_id=decision.case_id,
         reviewer_id=reviewer_id, verdict=verdict, note=str(payload.get("note", "")),
         created_at=created_at, change_version=version,
     ))
@@ -271,17 +251,17 @@ def _apply_second_review(session: Session, payload: dict[str, Any], version: int
 
 
 def _apply_response(session: Session, payload: dict[str, Any], version: int) -> None:
-    case_id = _uuid(payload, "case_id")
+    case_id = payload_id(payload, "case_id")
     if session.get(Case, case_id) is None:
         raise MutationRejected("the case does not exist on the backend")
     body = str(payload.get("body", ""))
     if not body.strip():
         raise MutationRejected("the reply is empty")
     session.add(Response(
-        id=_uuid(payload, "id"), case_id=case_id, author_id=_uuid(payload, "author_id"),
+        id=payload_id(payload, "id"), case_id=case_id, author_id=payload_id(payload, "author_id"),
         channel=str(payload.get("channel", ""))[:32],
         template_id=str(payload.get("template_id", ""))[:64], body=body,
-        created_at=_when(payload, "created_at"), change_version=version,
+        created_at=payload_when(payload, "created_at"), change_version=version,
     ))
 
 
@@ -291,7 +271,7 @@ def _apply_audit_only(_session: Session, _payload: dict[str, Any], _version: int
 
 def _apply_wellness_summary(session: Session, payload: dict[str, Any], version: int) -> None:
     """A shared day of exposure figures: the latest figures for that day replace earlier ones."""
-    reviewer_id = _uuid(payload, "reviewer_id")
+    reviewer_id = payload_id(payload, "reviewer_id")
     day = str(payload.get("day", ""))
     try:
         date.fromisoformat(day)
@@ -309,7 +289,7 @@ def _apply_wellness_summary(session: Session, payload: dict[str, Any], version: 
     row.exposure_s = figures["exposure_s"]
     row.graphic_queue_s = figures["graphic_queue_s"]
     row.breaks_taken = breaks
-    row.updated_at = _when(payload, "updated_at")
+    row.updated_at = payload_when(payload, "updated_at")
     row.change_version = version
 
 
@@ -603,16 +583,16 @@ def _check_entries(state: _BatchState, mutation: Mutation) -> list[dict[str, Any
 def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
                     writes: _Writes) -> None:
     """`_apply_decision` against the batch state: the same checks, in the same order."""
-    case_id = _uuid(payload, "case_id")
+    case_id = payload_id(payload, "case_id")
     case = state.cases.get(case_id)
     if case is None:
         raise MutationRejected("the case does not exist on the backend")
-    decision_id = _uuid(payload, "id")
+    decision_id = payload_id(payload, "id")
     if decision_id in state.decision_cases:
         raise MutationRejected("a decision with this id already exists")
     token = payload.get("fencing_token")
-    reviewer_id = _uuid(payload, "reviewer_id")
-    supersedes_id = _uuid(payload, "supersedes_id") if payload.get("supersedes_id") else None
+    reviewer_id = payload_id(payload, "reviewer_id")
+    supersedes_id = payload_id(payload, "supersedes_id") if payload.get("supersedes_id") else None
     corrects_current = False
     if supersedes_id is not None:
         if state.decision_cases.get(supersedes_id) != case_id:
@@ -628,7 +608,7 @@ def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
         and case.lease_holder_id not in (None, reviewer_id)
     )
     already_decided = case.status in _CLOSED_STATUSES and not corrects_current
-    created_at = _when(payload, "created_at")
+    created_at = payload_when(payload, "created_at")
     writes.decisions.append({
         "id": decision_id,
         "case_id": case_id,
