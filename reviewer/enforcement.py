@@ -42,7 +42,7 @@ from reviewer.escalation import SECOND_REVIEW_TEAM
 from reviewer.models import Case, Decision, OutboxEntry, Reviewer, SecondReview, TeamMembership
 from reviewer.store import writing
 from reviewer.sync.outbox import enqueue
-from reviewer.taxonomy import Taxonomy
+from reviewer.taxonomy import Policy, Taxonomy
 from reviewer.vocabulary import Action, CaseStatus, Role
 
 MIN_RATIONALE_CHARS = 10
@@ -120,6 +120,28 @@ def validate_decision(
     return _problems(taxonomy, case, draft, reviewer_id, now, check_case=True)
 
 
+def outcome_problems(taxonomy: Taxonomy, surface: str, policy_code: str, action: str
+                     ) -> tuple[dict[str, str], Policy | None, Action | None]:
+    """Problems with a policy and action chosen for a case on ``surface``, by field, with
+    the policy and action they name (None where there is no such one)."""
+    problems: dict[str, str] = {}
+    try:
+        policy: Policy | None = taxonomy.policy(policy_code)
+    except KeyError:
+        problems["policy"] = "choose a policy"
+        policy = None
+    if policy is not None and surface not in policy.surfaces:
+        problems["policy"] = f"{policy.code} does not apply to this surface ({surface})"
+    try:
+        chosen: Action | None = Action(action)
+    except ValueError:
+        problems["action"] = "choose an action"
+        chosen = None
+    if policy is not None and chosen is not None and chosen not in policy.actions:
+        problems["action"] = f"{chosen.label} is not allowed under {policy.code}"
+    return problems, policy, chosen
+
+
 def _problems(
     taxonomy: Taxonomy,
     case: Case | None,
@@ -143,20 +165,9 @@ def _problems(
         and (now is None or case.lease_expires_at is None or case.lease_expires_at > now)
     ):
         problems["case"] = "another reviewer holds the lease on this case; take another one"
-    try:
-        policy = taxonomy.policy(draft.policy_code)
-    except KeyError:
-        problems["policy"] = "choose a policy"
-        policy = None
-    if policy is not None and case.surface not in policy.surfaces:
-        problems["policy"] = f"{policy.code} does not apply to this surface ({case.surface})"
-    try:
-        action = Action(draft.action)
-    except ValueError:
-        problems["action"] = "choose an action"
-        action = None
-    if policy is not None and action is not None and action not in policy.actions:
-        problems["action"] = f"{action.label} is not allowed under {policy.code}"
+    outcome, policy, action = outcome_problems(taxonomy, case.surface, draft.policy_code,
+                                               draft.action)
+    problems.update(outcome)
     rationale = draft.rationale.strip()
     severe = action is not None and policy is not None and (
         action.value in taxonomy.severe_actions

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reviewer.audit import append_audit
 from reviewer.clock import Clock
-from reviewer.enforcement import MIN_RATIONALE_CHARS
+from reviewer.enforcement import MIN_RATIONALE_CHARS, outcome_problems
 from reviewer.models import (
     QA_REASON_CATEGORIES,
     Case,
@@ -481,23 +481,9 @@ def review_for_sample(session: Session, sample_id: uuid.UUID) -> QaReview | None
 def validate_blind_decision(taxonomy: Taxonomy, case: Case | None, policy_code: str,
                             action: str, rationale: str) -> dict[str, str]:
     """Problems with an auditor's blind decision, by field (empty when it can be recorded)."""
-    problems: dict[str, str] = {}
     if case is None:
         return {"case": "the case is not on this workstation"}
-    try:
-        policy = taxonomy.policy(policy_code)
-    except KeyError:
-        problems["policy"] = "choose a policy"
-        policy = None
-    if policy is not None and case.surface not in policy.surfaces:
-        problems["policy"] = f"{policy.code} does not apply to this surface ({case.surface})"
-    try:
-        chosen = Action(action)
-    except ValueError:
-        problems["action"] = "choose an action"
-        chosen = None
-    if policy is not None and chosen is not None and chosen not in policy.actions:
-        problems["action"] = f"{chosen.label} is not allowed under {policy.code}"
+    problems, _policy, _action = outcome_problems(taxonomy, case.surface, policy_code, action)
     if len(rationale.strip()) < MIN_RATIONALE_CHARS:
         problems["rationale"] = f"write a rationale of at least {MIN_RATIONALE_CHARS} characters"
     return problems
