@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import os
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -34,14 +35,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reviewer.clock import Clock
+from reviewer.wellness import CurtainController
 from ui.form_feedback import inline_error
 from ui.tasks import TaskRunner
 
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
 LOCK_TICK_MS = 1_000
 DEMO_UNLOCK = "Demo mode has no password"
-_INPUT_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
-                 QEvent.Type.Wheel)
 
 
 class PasswordCheck:
@@ -178,20 +180,22 @@ class _Cover(QFrame):
 
 
 class LockController(QObject):
-    """Watches for input, locks after ``lock_after`` without any, and unlocks on the password."""
+    """Locks after ``lock_after`` without input, and unlocks on the password.
+
+    Input is watched once, by the wellness curtain (`reviewer.wellness.CurtainController`,
+    fed by the window's `ui.wellness.WellnessController`): the lock reads its idle time."""
 
     locked_changed = Signal(bool)
 
-    def __init__(self, window: QMainWindow, tasks: TaskRunner, clock: Clock, *,
-                 password_check: PasswordCheck | None, lock_after: timedelta, who: str = "",
+    def __init__(self, window: QMainWindow, tasks: TaskRunner, activity: CurtainController,
+                 *, password_check: PasswordCheck | None, lock_after: timedelta, who: str = "",
                  tick_ms: int = LOCK_TICK_MS) -> None:
         super().__init__(window)
         self.window = window
         self.tasks = tasks
-        self.clock = clock
+        self.activity = activity
         self.password_check = password_check
         self.lock_after = lock_after if lock_after > timedelta(0) else timedelta(minutes=5)
-        self._last_input = clock.now()
         self._locked = False
         self._target: QWidget = window
         self._disabled: list[QWidget] = []
@@ -220,7 +224,7 @@ class LockController(QObject):
         return self._locked
 
     def idle(self) -> timedelta:
-        return self.clock.now() - self._last_input
+        return timedelta(seconds=self.activity.idle_s())
 
     def tick(self) -> None:
         if not self._locked and self.idle() >= self.lock_after:
@@ -321,7 +325,7 @@ class LockController(QObject):
         lease_timer = getattr(self.window, "lease_timer", None)
         if lease_timer is not None and self._lease_timer_was_active:
             lease_timer.start()
-        self._last_input = self.clock.now()
+        self.activity.user_activity()  # unlocking is input: the idle time starts again
         self.locked_changed.emit(False)
 
     # -- input -----------------------------------------------------------------------------
@@ -329,8 +333,6 @@ class LockController(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
         kind = event.type()
         if not self._locked:
-            if kind in _INPUT_EVENTS:
-                self._last_input = self.clock.now()
             return False
         if kind == QEvent.Type.Shortcut:
             return not self._inside_screen(watched)
@@ -351,17 +353,12 @@ class LockController(QObject):
             app.removeEventFilter(self)
 
 
-def install_lock(window: QMainWindow, tasks: TaskRunner, *,
+def install_lock(window: MainWindow, tasks: TaskRunner, *,
                  password_check: PasswordCheck | None, who: str,
-                 lock_after: timedelta | None = None,
-                 clock: Clock | None = None) -> LockController:
-    """Lock ``window`` after ``lock_after`` (default: the ``security/lock_minutes`` setting)."""
-    workstation = getattr(window, "workstation", None)
+                 lock_after: timedelta | None = None) -> LockController:
+    """Lock ``window`` after ``lock_after`` (default: the ``security/lock_minutes`` setting)
+    without input, as its wellness curtain measures it."""
     if lock_after is None:
-        minutes = workstation.settings.get("security/lock_minutes") if workstation else 5.0
-        lock_after = timedelta(minutes=minutes)
-    if clock is None:
-        assert workstation is not None, "a clock is needed for a window without a workstation"
-        clock = workstation.clock
-    return LockController(window, tasks, clock, password_check=password_check,
-                          lock_after=lock_after, who=who)
+        lock_after = timedelta(minutes=window.workstation.settings.get("security/lock_minutes"))
+    return LockController(window, tasks, window.wellness.curtain,
+                          password_check=password_check, lock_after=lock_after, who=who)

@@ -20,7 +20,7 @@ PASSWORD = "blue harbour 42"
 def lock(window, clock):
     return install_lock(window, window.tasks, password_check=PasswordCheck(PASSWORD),
                         who="Signed in as amara (reviews on db.example.org).",
-                        lock_after=timedelta(minutes=5), clock=clock)
+                        lock_after=timedelta(minutes=5))
 
 
 LOCK_BACKGROUND = QColor("#1f2630")
@@ -74,7 +74,7 @@ def test_the_window_locks_after_idle_time_and_input_postpones_it(qtbot, window, 
 def test_the_timeout_comes_from_the_lock_minutes_setting(qtbot, window, clock):
     window.workstation.settings.set("security/lock_minutes", 2)
     lock = install_lock(window, window.tasks, password_check=PasswordCheck(PASSWORD),
-                        who="", clock=clock)
+                        who="")
     clock.advance(timedelta(seconds=119))
     lock.tick()
     assert not lock.locked
@@ -120,7 +120,7 @@ def test_return_in_the_password_field_unlocks(qtbot, window, lock):
 def test_the_demo_locks_too_and_unlocks_with_a_button(qtbot, window, clock):
     lock = install_lock(window, window.tasks, password_check=None,
                         who="Signed in as Demo Reviewer on the demo backend.",
-                        lock_after=timedelta(minutes=5), clock=clock)
+                        lock_after=timedelta(minutes=5))
     clock.advance(timedelta(minutes=5))
     lock.tick()
     assert lock.locked and window.viewer.covered
