@@ -139,13 +139,18 @@ def _known_key(path: Path) -> bytes | None:
         return key
     if path.exists() and (path.stat().st_size == 0 or is_plain_sqlite(path)):
         return None
+    new_data_file = not path.exists() and path.name in DATA_DIRECTORY_DATABASES
     try:
         key = secrets.load_replica_key(path.parent, path.name)
-        if key is None and not path.exists() and path.name in DATA_DIRECTORY_DATABASES:
+        if key is None and new_data_file:
             # A data directory's database is created encrypted (by reviewer-admin too).
             key = secrets.create_replica_key(path.parent, path.name)
         return key
-    except secrets.KeyringUnavailable:
+    except secrets.KeyringUnavailable as error:
+        if new_data_file:  # never a plain file where case data will go
+            raise BackendError(f"{path} cannot be created encrypted: {error}. Start the app "
+                               "instead (without a keyring it keys the demo for one run), "
+                               "or use a team backend") from error
         return None
 
 

@@ -12,7 +12,7 @@ from reviewer.clock import ManualClock
 from reviewer.demo import seed_demo
 from reviewer.models import Case
 from reviewer.replica import SALT_FILE, ReplicaLocked, ReplicaUnreadable, derive_key
-from reviewer.store import Database, is_plain_sqlite, sqlite_url
+from reviewer.store import BackendError, Database, is_plain_sqlite, sqlite_url
 from reviewer.workstation import Workstation
 from tests.helpers.keyrings import without_keyring
 
@@ -35,7 +35,7 @@ def _cases(workstation):
 
 def test_a_team_replica_is_keyed_from_the_password(tmp_path, clock, no_keyring):
     # A backend the replica syncs with (an SQLite file stands in for PostgreSQL here).
-    backend_path = tmp_path / "server" / "backend.sqlite"
+    backend_path = tmp_path / "server" / "stand-in.sqlite"
     backend_path.parent.mkdir()
     backend = Database.open(sqlite_url(backend_path))
     workstation = Workstation.open(tmp_path / "data", clock=clock)  # only for its taxonomy
@@ -108,3 +108,19 @@ def test_a_keyring_replica_when_the_keyring_is_gone_says_so(tmp_path, clock):
         Workstation.open(team, backend_url=backend_url, password="pw", clock=clock)
     workstation = Workstation.open(team, backend_url=backend_url, password="pw", clock=clock)
     workstation.close()
+
+
+def test_reviewer_admin_never_creates_a_plain_data_file(tmp_path, capsys, no_keyring):
+    """Without a keyring a data directory's database could only be plain: ingesting or
+    seeding into it is refused with the reason, and nothing is created."""
+    from reviewer.cli import main
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "seed-demo", "--cases", "3", "--no-media"]) == 2
+    error = capsys.readouterr().err
+    assert "backend.sqlite cannot be created encrypted" in error
+    assert "no system keyring" in error
+    assert not (data / "backend.sqlite").exists()
+    with pytest.raises(BackendError, match="cannot be created encrypted"):
+        Database.open(sqlite_url(data / "replica.sqlite"))
+    assert not (data / "replica.sqlite").exists()
