@@ -55,7 +55,18 @@ _NO_ROW_SECURITY = frozenset({"alembic_version"})
 _FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION rw_me() RETURNS uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT id FROM public.reviewer WHERE username = session_user::text AND active
+    -- A person connected as their own login role is who they are. The backend service
+    -- connects as the owner and reads for a person by setting rw.acting_user inside the
+    -- request's transaction (reviewer.server); nobody else's setting counts.
+    SELECT id FROM public.reviewer WHERE active AND username = CASE
+        WHEN session_user::text = '{owner}'
+            THEN nullif(current_setting('rw.acting_user', true), '')
+        ELSE session_user::text END
+$$;
+
+CREATE OR REPLACE FUNCTION rw_my_role() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT role::text FROM public.reviewer WHERE id = public.rw_me()
 $$;
 
 CREATE OR REPLACE FUNCTION rw_my_queue_ids() RETURNS SETOF uuid
@@ -110,10 +121,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION rw_is_plain_reviewer() RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    -- superusers are members of every role, so they are never "plain"
-    SELECT pg_has_role(session_user, 'rw_reviewer', 'MEMBER')
-       AND NOT pg_has_role(session_user, 'rw_lead', 'MEMBER')
-       AND NOT pg_has_role(session_user, 'rw_admin', 'MEMBER')
+    SELECT coalesce(public.rw_my_role() = 'reviewer', false)
 $$;
 
 CREATE OR REPLACE FUNCTION rw_next_change_version() RETURNS bigint
@@ -201,7 +209,8 @@ $$;
 """
 
 _FUNCTION_NAMES = (
-    "rw_me()", "rw_my_queue_ids()", "rw_my_escalated_case_ids()", "rw_my_team_member_ids()",
+    "rw_me()", "rw_my_role()", "rw_my_queue_ids()", "rw_my_escalated_case_ids()",
+    "rw_my_team_member_ids()",
     "rw_holds_lease(uuid, bigint)", "rw_held_lease(uuid, bigint)",
     "rw_my_decision_on(uuid, uuid)", "rw_my_device(text, boolean)", "rw_is_plain_reviewer()",
     "rw_next_change_version()", "rw_resolve_escalations(uuid[], timestamptz[], bigint[])",
@@ -291,18 +300,18 @@ RETURNS TABLE (decision_id uuid, case_id uuid, reviewer_id uuid, policy_area tex
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 #variable_conflict use_column
 DECLARE
-    is_owner boolean := pg_has_role(session_user, '{owner}', 'USAGE');
+    -- the owner's own tools see everything; the service acting for a person is that person
+    is_owner boolean := pg_has_role(session_user, '{owner}', 'USAGE')
+                        AND public.rw_me() IS NULL;
     everything boolean;
 BEGIN
     -- see sampling_frame_sql: who may call this and which decisions they get
-    IF NOT is_owner AND (public.rw_me() IS NULL
-            OR NOT (pg_has_role(session_user, 'rw_auditor', 'MEMBER')
-                    OR pg_has_role(session_user, 'rw_lead', 'MEMBER')
-                    OR pg_has_role(session_user, 'rw_admin', 'MEMBER'))) THEN
+    IF NOT is_owner AND coalesce(public.rw_my_role(), '') NOT IN ('auditor', 'lead', 'admin')
+    THEN
         RAISE EXCEPTION USING MESSAGE = 'only active auditors, leads and admins draw audit '
             || 'samples', ERRCODE = 'insufficient_privilege';
     END IF;
-    everything := is_owner OR pg_has_role(session_user, 'rw_admin', 'MEMBER');
+    everything := is_owner OR public.rw_my_role() = 'admin';
     RETURN QUERY
     SELECT d.id, d.case_id, d.reviewer_id, c.policy_area::text, d.created_at, r.started_on,
            d.action = ANY ({severe})
@@ -366,35 +375,19 @@ _ALL_APP = "rw_reviewer, rw_auditor, rw_lead, rw_admin"
 _CASE_LEASE_COLUMNS = ("status, lease_holder_id, lease_expires_at, fencing_token, "
                        "updated_at, change_version, queue_id")
 _GRANTS: dict[str, dict[str, str]] = {
-    "team": {"*": "SELECT"},
-    "reviewer": {"*": "SELECT"},
-    "team_membership": {"*": "SELECT"},
-    "queue": {"*": "SELECT"},
-    "change_counter": {"*": "SELECT"},
-    "review_case": {
-        "rw_reviewer": f"SELECT, UPDATE ({_CASE_LEASE_COLUMNS})",
-        "rw_lead": f"SELECT, UPDATE ({_CASE_LEASE_COLUMNS})",
-        # An auditor's sync expires run-out leases with SELECT ... FOR UPDATE, which needs
-        # UPDATE on some column; no UPDATE policy is TO rw_auditor, so row security gives
-        # them no row to lock or change (the sync expires nothing; others' syncs do).
-        "rw_auditor": "SELECT, UPDATE (updated_at)",
-        "rw_admin": "SELECT, INSERT, UPDATE",
-    },
-    "media_blob": {"*": "SELECT", "rw_admin": "SELECT, INSERT"},
-    "media_item": {"*": "SELECT", "rw_admin": "SELECT, INSERT"},
-    "decision": {"*": "SELECT, INSERT"},
-    "escalation": {"*": "SELECT, INSERT"},
-    "second_review": {"*": "SELECT, INSERT"},
-    "note": {"*": "SELECT, INSERT"},
-    "case_response": {"*": "SELECT, INSERT"},
-    "lease_event": {"*": "SELECT, INSERT"},
-    "audit_log": {"*": "SELECT, INSERT"},
-    "applied_mutation": {"*": "SELECT, INSERT"},
-    "wellness_summary": {"*": "SELECT, INSERT, UPDATE"},
-    "wellness_state": {"*": "SELECT, INSERT, UPDATE"},
-    "device": {"*": "SELECT, INSERT, UPDATE (last_seen_at)",
-               "rw_admin": "SELECT, INSERT, UPDATE"},
+    # People's roles read, under forced row security; they write nothing. Every change goes
+    # through the backend service (reviewer.server), which applies it as the owner after
+    # checking the workflow rules (reviewer.sync.backend).
+    table: {"*": "SELECT"}
+    for table in ("team", "reviewer", "team_membership", "queue", "change_counter",
+                  "review_case", "media_blob", "media_item", "decision", "escalation",
+                  "second_review", "note", "case_response", "lease_event", "audit_log",
+                  "applied_mutation", "wellness_summary", "wellness_state", "device")
 }
+_WRITING_FUNCTIONS = ("rw_next_change_version()",
+                      "rw_resolve_escalations(uuid[], timestamptz[], bigint[])",
+                      "rw_score_golden(uuid[], bigint)", "rw_reveal_original(uuid, bigint)")
+"""Functions that change rows: the owner's (the service's) alone."""
 
 
 def _policies(owner: str) -> dict[str, list[str]]:
@@ -482,8 +475,8 @@ def _policies(owner: str) -> dict[str, list[str]]:
         "wellness_summary": [
             f"rw_own FOR ALL TO {_TEAM}, rw_auditor USING (reviewer_id = {_ME}) "
             f"WITH CHECK (reviewer_id = {_ME})",
-            "rw_lead_select FOR SELECT TO rw_lead "
-            "USING (reviewer_id IN (SELECT rw_my_team_member_ids()))",
+            # A lead sees no one's figures: the service gives team aggregates only, from
+            # three sharers on (reviewer.wellness.team_aggregate).
         ],
         "wellness_state": [
             f"rw_own FOR ALL TO {_TEAM}, rw_auditor USING (reviewer_id = {_ME}) "
@@ -500,18 +493,9 @@ def _policies(owner: str) -> dict[str, list[str]]:
 
 
 _QA_GRANTS: dict[str, dict[str, str]] = {
-    "qa_calibration": {"*": "SELECT", "rw_auditor": "SELECT, INSERT, UPDATE (status, "
-                       "change_version)", "rw_lead": "SELECT, INSERT, UPDATE (status, "
-                       "change_version)"},
-    "qa_calibration_member": {"*": "SELECT", "rw_auditor": "SELECT, INSERT",
-                              "rw_lead": "SELECT, INSERT"},
-    "qa_sample": {"*": "SELECT",
-                  "rw_auditor": "SELECT, INSERT, UPDATE (status, change_version)",
-                  "rw_lead": "SELECT, INSERT, UPDATE (status, change_version)"},
-    "qa_review": {"*": "SELECT", "rw_auditor": "SELECT, INSERT, UPDATE (agrees, "
-                  "reason_category, feedback, verdict_at, change_version)"},
-    "qa_golden": {"*": "SELECT", "rw_auditor": "SELECT, INSERT", "rw_lead": "SELECT, INSERT"},
-    "qa_golden_score": {"*": "SELECT"},
+    table: {"*": "SELECT"}
+    for table in ("qa_calibration", "qa_calibration_member", "qa_sample", "qa_review",
+                  "qa_golden", "qa_golden_score")
 }
 
 
@@ -614,16 +598,14 @@ def apply_row_security(connection: Connection, *,
     fingerprint = _fingerprint(connection, owner, severe)
     if _applied_fingerprint(connection) == fingerprint:
         return
-    inherits = connection.execute(text(
-        "SELECT r.rolname FROM pg_roles r, pg_roles me WHERE me.rolname = current_user "
-        "AND NOT me.rolsuper AND r.rolname = ANY(:groups) "
-        "AND pg_has_role(current_user, r.oid, 'USAGE')"), {"groups": list(ALL_GROUPS)}
-    ).scalars().all()
-    if inherits:
+    app_login = connection.execute(text(
+        "SELECT count(*) > 0 FROM reviewer WHERE username = current_user"
+    )).scalar_one() if connection.execute(text(
+        "SELECT to_regclass('public.reviewer') IS NOT NULL")).scalar_one() else False
+    if app_login:
         raise UserAdminError(
-            f"the owner role {owner} has the privileges of {', '.join(inherits)}: the table "
-            "owner must not be an app role (grant it the group roles only WITH ADMIN OPTION, "
-            "INHERIT FALSE, SET FALSE)")
+            f"the owner role {owner} is also a person's account: the table owner must be a "
+            "dedicated role that nobody signs in to the app with")
     for group in ALL_GROUPS:
         run(f"""DO $$ BEGIN
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN
@@ -667,8 +649,8 @@ def apply_row_security(connection: Connection, *,
         run(f"REVOKE ALL ON FUNCTION {SAMPLING_FRAME_FUNCTION} FROM PUBLIC, {groups}")
         run(f"GRANT EXECUTE ON FUNCTION {SAMPLING_FRAME_FUNCTION} TO {SAMPLER_GROUPS}")
     for function in (*functions, "rw_guard_case_update()"):
-        run(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
-        if function != "rw_guard_case_update()":
+        run(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC, {groups}")
+        if function != "rw_guard_case_update()" and function not in _WRITING_FUNCTIONS:
             run(f"GRANT EXECUTE ON FUNCTION {function} TO {groups}")
     run("DROP TRIGGER IF EXISTS rw_guard_case_update ON review_case")
     run("CREATE TRIGGER rw_guard_case_update BEFORE UPDATE ON review_case "
@@ -715,17 +697,37 @@ def apply_row_security(connection: Connection, *,
     for (view,) in connection.execute(text(
             "SELECT viewname FROM pg_views WHERE schemaname = 'public'")):
         run(f"ALTER VIEW {_quote(view)} SET (security_invoker = true)")
+    # Admins read everything and, like everyone, write nothing themselves: their changes go
+    # through the service and the admin commands, which run as the owner.
     for table in tables:
         if table not in _NO_ROW_SECURITY:
-            run(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {_quote(table)} TO rw_admin")
-    # No UPDATE or DELETE for anyone but the owner on the records that must not change.
-    for table in ("decision", "escalation", "audit_log"):
-        if table in tables:
-            run(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {groups}")
+            run(f"GRANT SELECT ON {_quote(table)} TO rw_admin")
+    _let_owner_read_as_groups(connection, owner)
     run(f"COMMENT ON FUNCTION rw_me() IS '{_fingerprint(connection, owner, severe)}'")
 
 
-SECURITY_VERSION = 1
+def _let_owner_read_as_groups(connection: Connection, owner: str) -> None:
+    """Make the owner (the role the backend service connects as) a member of the group
+    roles, so that it can read for a person with ``SET LOCAL ROLE rw_<role>`` and their
+    row security. Where PostgreSQL allows (16 and later) the membership neither inherits
+    the group's privileges nor could it: the groups hold only SELECT."""
+    version = int(connection.execute(text("SHOW server_version_num")).scalar_one())
+    can = "SET" if version >= 160000 else "MEMBER"
+    for group in ALL_GROUPS:
+        member = connection.execute(text(
+            f"SELECT pg_has_role(current_user, :g, '{can}')"), {"g": group}).scalar_one()
+        superuser = connection.execute(text(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
+        if member or superuser:
+            continue
+        if version >= 160000:
+            connection.exec_driver_sql(
+                f'GRANT {group} TO "{owner}" WITH INHERIT FALSE, SET TRUE')
+        else:
+            connection.exec_driver_sql(f'GRANT {group} TO "{owner}"')
+
+
+SECURITY_VERSION = 2
 """Bump when apply_row_security changes in a way its fingerprint would not show."""
 
 

@@ -486,6 +486,48 @@ class Device(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class ServiceSession(Base):
+    """A signed-in workstation on the backend service: a short-lived token, bound to the
+    device it was issued to. Only the token's SHA-256 is kept; `revoked_at` (sign-out,
+    ``disable-user``, ``revoke-device``) ends it at the next request."""
+
+    __tablename__ = "service_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reviewer.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class IntakeToken(Base):
+    """A partner tool's bearer token for ``POST /v1/reports``: one source, one channel.
+    Only the token's SHA-256 is kept."""
+
+    __tablename__ = "intake_token"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[datetime | None]
+
+
+class IntakeReceipt(Base):
+    """Which source sent which report, so that a source can ask after its own reports
+    (``GET /v1/reports/{external_ref}``) and nobody else's."""
+
+    __tablename__ = "intake_receipt"
+
+    external_ref: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review_case.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ChangeCounter(Base):
     """A single row whose value only grows: the backend's change version."""
 

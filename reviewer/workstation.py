@@ -20,13 +20,14 @@ from sqlalchemy.orm import selectinload
 from reviewer import replica as replica_files
 from reviewer.clock import Clock, SystemClock
 from reviewer.demo import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
-from reviewer.leases import Lease, lease_case, lease_next_case, release_lease, renew_lease
+from reviewer.leases import Lease
 from reviewer.models import Case, MediaBlob, MediaItem, Queue, Reviewer
 from reviewer.queue import PriorityWeights
 from reviewer.settings import CoreSettings
 from reviewer.store import BackendUnavailable, Database, DataPaths, normalise_url
 from reviewer.sync.engine import Backoff, Progress, SyncEngine, SyncReport
-from reviewer.sync.offline_kit import KitEstimate, KitReport, estimate_kit, lease_kit
+from reviewer.sync.link import BackendLink, DirectLink
+from reviewer.sync.offline_kit import KitEstimate, KitReport
 from reviewer.sync.outbox import client_id as load_client_id
 from reviewer.sync.outbox import get_state
 from reviewer.taxonomy import Taxonomy, load_taxonomy
@@ -41,7 +42,10 @@ def default_data_dir() -> Path:
 @dataclass
 class Workstation:
     paths: DataPaths
-    backend: Database
+    backend: Database | None
+    """The backend database this process holds itself: the embedded demo's SQLite file, or
+    a PostgreSQL backend an admin's tool opened as its owner. None on a backend service,
+    where the workstation holds no database credentials at all."""
     replica: Database
     taxonomy: Taxonomy
     clock: Clock
@@ -49,6 +53,8 @@ class Workstation:
     reviewer_id: uuid.UUID
     sync: SyncEngine
     settings: CoreSettings
+    link: BackendLink | None = None
+    """What the workstation asks the backend (`reviewer.sync.link`); the sync engine's."""
     wiped_reason: str | None = None
     """Why the replica was wiped when this workstation opened (device revoked, or no
     successful sync for ``security/wipe_after_days``); None if it was not."""
@@ -112,41 +118,54 @@ class Workstation:
         taxonomy = taxonomy or load_taxonomy()
         clock = clock or SystemClock()
         settings = CoreSettings.load(paths.settings)
-        url = None if backend_url is None else normalise_url(backend_url)
+        service_url = service_address(backend_url)
+        url = None if backend_url is None or service_url is not None \
+            else normalise_url(backend_url)
         if url is not None and password is None:
             password = url.password if isinstance(url.password, str) else None
-        keys = replica_files.resolve_keys(paths, embedded=url is None, password=password)
+        embedded = url is None and service_url is None
+        keys = replica_files.resolve_keys(paths, embedded=embedded, password=password)
         replica = replica_files.open_encrypted(paths.replica, keys.replica)
         wiped_reason = _wipe_reason(replica, settings, clock.now())
         if wiped_reason is not None:
             replica.dispose()
             replica_files.wipe(paths)
-            keys = replica_files.resolve_keys(paths, embedded=url is None, password=password)
+            keys = replica_files.resolve_keys(paths, embedded=embedded, password=password)
             replica = replica_files.open_encrypted(paths.replica, keys.replica)
         else:
             replica_files.recover_pending(paths, replica)
+        with replica.sessions() as session:
+            client = load_client_id(session)
+        allow_unverified = settings.get("security/allow_unverified_tls")
+        backend: Database | None = None
         try:
-            if url is None:
-                assert keys.backend is not None
-                backend = replica_files.open_encrypted(paths.backend, keys.backend,
-                                                       what="embedded demo backend")
+            link: BackendLink
+            if service_url is not None:
+                from reviewer.sync.service_client import ServiceLink
+
+                link = ServiceLink(service_url, username=username, password=password,
+                                   client_id=client, allow_unverified_tls=allow_unverified)
             else:
-                if password is not None and url.get_backend_name() != "sqlite":
-                    url = url.set(password=password)
-                backend = Database.open(
-                    url, migrate=False,
-                    allow_unverified_tls=settings.get("security/allow_unverified_tls"))
+                if url is None:
+                    assert keys.backend is not None
+                    backend = replica_files.open_encrypted(paths.backend, keys.backend,
+                                                           what="embedded demo backend")
+                else:
+                    if password is not None and url.get_backend_name() != "sqlite":
+                        url = url.set(password=password)
+                    backend = Database.open(url, migrate=False,
+                                            allow_unverified_tls=allow_unverified)
+                link = DirectLink(backend, username=username, clock=clock,
+                                  taxonomy=taxonomy, client_id=client)
         except BaseException:
             replica.dispose()
             raise
-        with replica.sessions() as session:
-            client = load_client_id(session)
         weights = PriorityWeights.from_settings(settings)
         interval = timedelta(seconds=settings.get("sync/interval_seconds"))
-        engine = SyncEngine(replica, backend, client, clock, weights, backoff=backoff,
+        engine = SyncEngine(replica, link, client, clock, weights, backoff=backoff,
                             interval=interval, hold=decision_hold, username=username)
         return cls(paths, backend, replica, taxonomy, clock, client,
-                   reviewer_id or demo_reviewer_id(username), engine, settings,
+                   reviewer_id or demo_reviewer_id(username), engine, settings, link=link,
                    wiped_reason=wiped_reason, replica_warning=keys.warning)
 
     @staticmethod
@@ -167,11 +186,11 @@ class Workstation:
         return aside if aside is not None else paths.replica
 
     def needs_demo_data(self) -> bool:
-        return not backend_has_data(self.backend)
+        return self.backend is not None and not backend_has_data(self.backend)
 
     def prepare_demo(self, progress: Progress | None = None, seed: int = 20261121) -> None:
         """Seed the embedded backend on first start; safe to call again."""
-        if self.needs_demo_data():
+        if self.backend is not None and self.needs_demo_data():
             seed_demo(self.backend, self.taxonomy, self.clock, random.Random(seed),
                       progress=progress)
 
@@ -218,8 +237,7 @@ class Workstation:
         """Lease the next case on the backend; offline, take the next one already leased
         to this reviewer in the replica (an offline kit)."""
         try:
-            lease = lease_next_case(self.backend, self.reviewer_id, self.clock,
-                                    self.lease_duration)
+            lease = self.sync.backend.lease_next(self.lease_duration)
         except BackendUnavailable:
             return self.next_case_already_leased()
         self.synchronise()
@@ -248,32 +266,49 @@ class Workstation:
         return timedelta(hours=self.settings.get("offline/kit_hours"))
 
     def estimate_travel_kit(self, queue_id: uuid.UUID, count: int) -> KitEstimate:
-        return estimate_kit(self.backend, self.reviewer_id, queue_id, count, self.taxonomy)
+        return self.sync.backend.estimate_kit(queue_id, count)
 
     def prepare_travel_kit(self, queue_id: uuid.UUID, count: int,
                            progress: Progress | None = None) -> KitReport:
         """Lease the cases for travel, then download them (and their media) now."""
-        report = lease_kit(self.backend, self.reviewer_id, queue_id, count, self.taxonomy,
-                           self.clock, self.kit_duration, progress)
+        report = self.sync.backend.lease_kit(queue_id, count, self.kit_duration, progress)
         self.synchronise(progress)
         return report
 
     def claim_case(self, case_id: uuid.UUID) -> Lease:
-        lease = lease_case(self.backend, case_id, self.reviewer_id, self.clock,
-                           self.lease_duration)
+        lease = self.sync.backend.lease_case(case_id, self.lease_duration)
         self.synchronise()
         return lease
 
     def renew(self, lease: Lease) -> Lease:
-        return renew_lease(self.backend, lease, self.clock, self.lease_duration)
+        return self.sync.backend.renew(lease, self.lease_duration)
 
     def skip(self, lease: Lease, reason: str) -> None:
-        release_lease(self.backend, lease, self.clock, reason)
+        self.sync.backend.release(lease, reason)
         self.synchronise()
 
+    def reassign(self, case_id: uuid.UUID, to_reviewer_id: uuid.UUID | None,
+                 reason: str = "") -> Lease | None:
+        """A lead moves a case's lease to someone else, or gives it back to the queue."""
+        lease = self.sync.backend.reassign(case_id, to_reviewer_id, reason,
+                                           self.lease_duration)
+        self.synchronise()
+        return lease
+
     def close(self) -> None:
-        self.backend.dispose()
+        self.sync.backend.dispose()
         self.replica.dispose()
+
+
+def service_address(address: str | URL | None) -> str | None:
+    """The backend service's base URL if ``address`` names one (``https://…``, or
+    ``http://`` on this computer), else None (the embedded backend, or a database URL)."""
+    if address is None or isinstance(address, URL):
+        return None
+    text = str(address).strip()
+    if text.lower().startswith(("https://", "http://")):
+        return text.rstrip("/")
+    return None
 
 
 def _wipe_reason(replica: Database, settings: CoreSettings, now: datetime) -> str | None:

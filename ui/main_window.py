@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from reviewer.enforcement import DecisionDraft, DecisionRejected, record_decision
-from reviewer.leases import Lease, LeaseError, reassign_lease
+from reviewer.leases import Lease, LeaseError
 from reviewer.media.render import Renderer
 from reviewer.models import Reviewer
 from reviewer.notes import NoteRejected, add_note, notes_for
@@ -523,10 +523,7 @@ class MainWindow(QMainWindow):
         workstation = self.workstation
 
         def work() -> None:
-            reassign_lease(workstation.backend, case_id, workstation.reviewer_id, to,
-                           workstation.clock, reason="by a lead",
-                           duration=workstation.lease_duration)
-            workstation.synchronise()
+            workstation.reassign(case_id, to, reason="by a lead")
 
         self.tasks.run(work, lambda _r: self.refresh_queue(), self._on_lease_error,
                        description="reassign", owner=self)

@@ -69,7 +69,6 @@ from reviewer.qa.store import (
     OriginalDecision,
     PendingSample,
     QaRefused,
-    StoredSample,
     awaiting_verdict,
     draw_sample,
     original_for_review,
@@ -79,7 +78,7 @@ from reviewer.qa.store import (
     review_for_sample,
 )
 from reviewer.store import BackendUnavailable
-from reviewer.sync.backend import next_change_version
+from reviewer.sync.link import DrawnSample
 from reviewer.vocabulary import Action, Role
 from reviewer.wellness import ExposureLedger
 from reviewer.workstation import Workstation
@@ -452,43 +451,40 @@ class AuditWindow(QWidget):
         policy = SamplingPolicy(base_rate=rate)
         me = workstation.reviewer_id
 
-        def work() -> tuple[StoredSample, str | None]:
+        def work() -> tuple[DrawnSample, str | None]:
             with workstation.replica.writing() as session:
-                return draw_sample(
-                    session, workstation.taxonomy, auditor_id=me, drawn_by=me, since=since,
-                    clock=workstation.clock, seed=seed, policy=policy,
-                    client_id=workstation.client_id), None
-
-        def work_on_backend() -> tuple[StoredSample, str | None]:
-            backend = workstation.backend
-            with backend.talking(), backend.writing() as session:
                 stored = draw_sample(
                     session, workstation.taxonomy, auditor_id=me, drawn_by=me, since=since,
                     clock=workstation.clock, seed=seed, policy=policy,
-                    version=next_change_version(session))
+                    client_id=workstation.client_id)
+            return DrawnSample(stored.stored, stored.sample.population, stored.sample.seed,
+                               stored.already_sampled, stored.own_decisions), None
+
+        def work_on_backend() -> tuple[DrawnSample, str | None]:
+            drawn = workstation.sync.backend.draw_sample(since, rate, seed)
             # Drawn and kept on the backend; a sync brings the samples here. If it fails
             # (its status, shown in the main window, says why), the next one brings them.
             try:
                 workstation.synchronise()
             except Exception as error:  # the draw itself succeeded and is kept
-                return stored, (str(error).splitlines() or [type(error).__name__])[0]
-            return stored, None
+                return drawn, (str(error).splitlines() or [type(error).__name__])[0]
+            return drawn, None
 
-        if not workstation.backend.is_embedded:
+        if not workstation.sync.backend.is_embedded:
             work = work_on_backend
         self.draw_button.setEnabled(False)
         self.tasks.run(work, self._on_drawn, self._on_draw_failed, description="draw sample",
                        owner=self)
 
-    def _on_drawn(self, result: tuple[StoredSample, str | None]) -> None:
+    def _on_drawn(self, result: tuple[DrawnSample, str | None]) -> None:
         stored, sync_error = result
         self.draw_button.setEnabled(True)
         self.notice.hide()
         self.refresh()
         self.recorded.emit()
         left_out = stored.already_sampled + stored.own_decisions
-        text = (f"Drew {stored.stored} of {stored.sample.population} decisions for you with "
-                f"seed {stored.sample.seed}" + (f" ({left_out} left out: already yours to "
+        text = (f"Drew {stored.stored} of {stored.population} decisions for you with "
+                f"seed {stored.seed}" + (f" ({left_out} left out: already yours to "
                                                 "audit, or your own)" if left_out else "") + ".")
         if sync_error is not None:
             text += (" They are kept on the team backend and arrive here with the next "

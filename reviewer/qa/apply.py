@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from reviewer.models import (
     QA_METHODS,
     QA_REASON_CATEGORIES,
+    Case,
     Decision,
     QaGolden,
     QaGoldenScore,
@@ -34,33 +35,41 @@ from reviewer.models import (
     utcnow,
 )
 from reviewer.qa.golden import GoldenAnswer, GoldenCase, score_answer
-from reviewer.sync.payload import MutationRejected, optional_payload_id, payload_id, payload_when
+from reviewer.sync.payload import (
+    MutationRejected,
+    optional_payload_id,
+    payload_id,
+    payload_text,
+    payload_when,
+)
 from reviewer.vocabulary import Role
 
 SAMPLER_ROLES = (Role.AUDITOR.value, Role.LEAD.value, Role.ADMIN.value)
 
 
-def apply_qa_review(session: Session, payload: dict[str, Any], version: int) -> None:
+def apply_qa_review(session: Session, payload: dict[str, Any], version: int,
+                    ctx: Any = None) -> None:
     """The auditor's blind decision on one of their samples."""
     sample = session.scalar(
         select(QaSample).where(QaSample.id == payload_id(payload, "sample_id"))
         .with_for_update())
     if sample is None:
         raise MutationRejected("the sample does not exist on the backend")
-    auditor_id = payload_id(payload, "auditor_id")
+    auditor_id = _as_actor(ctx, payload, "auditor_id")
     if sample.auditor_id != auditor_id:
         raise MutationRejected("this sample is assigned to another auditor")
     if sample.status != "pending":
         raise MutationRejected(f"this sample is already {sample.status}")
-    policy_code = str(payload.get("policy_code", ""))
-    action = str(payload.get("action", ""))
+    policy_code = payload_text(payload, "policy_code", limit=64)
+    action = payload_text(payload, "action", limit=32)
     if not policy_code or not action:
         raise MutationRejected("the blind decision needs a policy and an action")
     review_id = payload_id(payload, "id")
     session.add(QaReview(
         id=review_id, sample_id=sample.id, case_id=sample.case_id,
         auditor_id=auditor_id, reviewer_id=sample.reviewer_id, decision_id=sample.decision_id,
-        policy_code=policy_code, action=action, rationale=str(payload.get("rationale", "")),
+        policy_code=policy_code, action=action,
+        rationale=payload_text(payload, "rationale", limit=20_000),
         submitted_at=payload_when(payload, "submitted_at"), feedback="", change_version=version,
     ))
     sample.status = "reviewed"
@@ -86,14 +95,15 @@ def _reveal_original(session: Session, review_id: uuid.UUID, decision_id: uuid.U
                         .values(change_version=version))
 
 
-def apply_qa_verdict(session: Session, payload: dict[str, Any], version: int) -> None:
+def apply_qa_verdict(session: Session, payload: dict[str, Any], version: int,
+                     ctx: Any = None) -> None:
     """The auditor's verdict on the original decision, once their blind one is recorded."""
     review = session.scalar(
         select(QaReview).where(QaReview.id == payload_id(payload, "review_id"))
         .with_for_update())
     if review is None:
         raise MutationRejected("the blind review does not exist on the backend")
-    if review.auditor_id != payload_id(payload, "auditor_id"):
+    if review.auditor_id != _as_actor(ctx, payload, "auditor_id"):
         raise MutationRejected("only the auditor who made the blind review gives its verdict")
     if review.verdict_at is not None:
         raise MutationRejected("this review already has a verdict")
@@ -107,17 +117,23 @@ def apply_qa_verdict(session: Session, payload: dict[str, Any], version: int) ->
         raise MutationRejected("a disagreement needs a reason category")
     review.agrees = agrees
     review.reason_category = reason
-    review.feedback = str(payload.get("feedback", ""))
+    review.feedback = payload_text(payload, "feedback", limit=20_000)
     review.verdict_at = payload_when(payload, "verdict_at")
     review.change_version = version
 
 
-def apply_qa_samples(session: Session, payload: dict[str, Any], version: int) -> None:
-    """Samples an auditor or lead drew on their replica."""
-    drawn_by = payload_id(payload, "drawn_by")
+def apply_qa_samples(session: Session, payload: dict[str, Any], version: int,
+                     ctx: Any = None) -> None:
+    """Samples an auditor or lead drew on their replica.
+
+    For a signed-in person the rules of drawing hold here too: an auditor draws only for
+    themselves, a lead for the auditors of their teams; every sampled case must be one the
+    drawer may see, every decision must be on its case, and nobody audits their own."""
+    drawn_by = _as_actor(ctx, payload, "drawn_by")
     person = session.get(Reviewer, drawn_by)
     if person is None or not person.active or person.role not in SAMPLER_ROLES:
         raise MutationRejected("only auditors, leads and admins draw audit samples")
+    actor = getattr(ctx, "actor", None)
     rows = payload.get("samples")
     if not isinstance(rows, list) or not rows:
         raise MutationRejected("the sample holds no decisions")
@@ -131,18 +147,47 @@ def apply_qa_samples(session: Session, payload: dict[str, Any], version: int) ->
         decision = session.get(Decision, decision_id) if decision_id is not None else None
         if decision_id is not None and decision is None:
             raise MutationRejected("a sampled decision is not on the backend")
+        case_id = payload_id(row, "case_id")
+        auditor_id = payload_id(row, "auditor_id")
+        if actor is not None:
+            _check_sample_row(session, actor, person, case_id, decision, auditor_id)
         seed = row.get("seed")
         session.add(QaSample(
-            id=payload_id(row, "id"), case_id=payload_id(row, "case_id"),
+            id=payload_id(row, "id"), case_id=case_id,
             decision_id=decision_id,
             reviewer_id=decision.reviewer_id if decision is not None else None,
-            auditor_id=payload_id(row, "auditor_id"), method=method,
+            auditor_id=auditor_id, method=method,
             rate=float(row["rate"]) if row.get("rate") is not None else None,
             seed=int(seed) if seed is not None else None,
             draw=float(row["draw"]) if row.get("draw") is not None else None,
             drawn_by=drawn_by, drawn_at=payload_when(row, "drawn_at"), status="pending",
             change_version=version,
         ))
+
+
+def _as_actor(ctx: Any, payload: dict[str, Any], key: str) -> uuid.UUID:
+    """The payload's person, who must be the one signed in (see reviewer.sync.backend)."""
+    if ctx is None:
+        return payload_id(payload, key)
+    return ctx.as_actor(payload, key)
+
+
+def _check_sample_row(session: Session, actor: Any, drawer: Reviewer, case_id: uuid.UUID,
+                      decision: Decision | None, auditor_id: uuid.UUID) -> None:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise MutationRejected("a sampled case is not on the backend")
+    if decision is not None and decision.case_id != case_id:
+        raise MutationRejected("a sampled decision is not on its case")
+    if not actor.works_queue(case.queue_id):
+        raise MutationRejected("a sampled case is not in your teams' queues")
+    if drawer.role == Role.AUDITOR.value and auditor_id != drawer.id:
+        raise MutationRejected("an auditor draws samples only for themselves")
+    auditor = session.get(Reviewer, auditor_id)
+    if auditor is None or not auditor.active or auditor.role not in SAMPLER_ROLES:
+        raise MutationRejected("samples go to an active auditor, lead or admin")
+    if decision is not None and decision.reviewer_id == auditor_id:
+        raise MutationRejected("nobody audits their own decisions")
 
 
 QA_APPLIERS = {

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from reviewer.audit import AuditEntryRefused, store_pushed_entries
-from reviewer.enforcement import second_review_refusal
+from reviewer.enforcement import needs_second_review, outcome_problems, second_review_refusal
 from reviewer.escalation import destination_queue
 from reviewer.models import (
     SYNCED_MODELS,
@@ -40,7 +40,9 @@ from reviewer.models import (
     Case,
     ChangeCounter,
     Decision,
+    Device,
     Escalation,
+    LeaseEvent,
     Note,
     Response,
     SecondReview,
@@ -48,8 +50,48 @@ from reviewer.models import (
     utcnow,
 )
 from reviewer.qa.apply import QA_APPLIERS, score_golden_decisions
-from reviewer.sync.payload import MutationRejected, payload_id, payload_when
+from reviewer.sync.actor import Actor
+from reviewer.sync.payload import (
+    MutationRejected,
+    payload_id,
+    payload_int,
+    payload_text,
+    payload_when,
+)
+from reviewer.taxonomy import Taxonomy
 from reviewer.vocabulary import CaseStatus, EscalationTeam, Urgency
+
+MAX_RATIONALE = 20_000
+MAX_NOTE = 20_000
+MAX_REPLY = 50_000
+
+
+@dataclass(frozen=True)
+class Applying:
+    """For whom a push is applied, and against which rules.
+
+    ``actor`` is the signed-in person (from the service's session, or the demo's own
+    reviewer in process): every applier checks that a change is theirs to make. ``None``
+    is the owner's own tooling only (seeding, migrations), never a workstation.
+    ``taxonomy`` decides which policy and action a case may get and which need a second
+    review; the client's word on that is not taken.
+    """
+
+    actor: Actor | None = None
+    taxonomy: Taxonomy | None = None
+    now: datetime = field(default_factory=utcnow)
+
+    def as_actor(self, payload: dict[str, Any], key: str) -> Any:
+        """The payload's person field, refused unless it is the actor themselves."""
+        person = payload_id(payload, key)
+        if self.actor is not None and person != self.actor.id:
+            raise MutationRejected(f"{key} must be you: changes are recorded only in the "
+                                   "name of the person signed in")
+        return person
+
+    def sees(self, session: Session, case: Case) -> None:
+        if self.actor is not None and not self.actor.may_see_case(session, case):
+            raise MutationRejected("this case is not in your teams' queues")
 
 
 @dataclass(frozen=True)
@@ -98,7 +140,48 @@ def current_change_version(session: Session) -> int:
     return session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
 
 
-def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> None:
+def _held_lease(session: Session, case_id: Any, reviewer_id: Any, token: int) -> bool:
+    """Whether this person once held the lease on the case with this fencing token."""
+    return session.scalar(select(LeaseEvent.id).where(
+        LeaseEvent.case_id == case_id, LeaseEvent.reviewer_id == reviewer_id,
+        LeaseEvent.fencing_token == token,
+        LeaseEvent.kind.in_(("leased", "renewed", "reassigned"))).limit(1)) is not None
+
+
+def _holds_live_lease(case: Any, reviewer_id: Any, token: int | None, now: datetime) -> bool:
+    return (token is not None and case.status == CaseStatus.LEASED.value
+            and case.lease_holder_id == reviewer_id and case.fencing_token == token
+            and case.lease_expires_at is not None and case.lease_expires_at > now)
+
+
+def _free_to_decide(case: Any, reviewer_id: Any, now: datetime) -> bool:
+    """An open case of the person's queues that nobody else is working on right now."""
+    if case.status not in (CaseStatus.NEW.value, CaseStatus.LEASED.value):
+        return False
+    return not (case.lease_holder_id not in (None, reviewer_id)
+                and case.lease_expires_at is not None and case.lease_expires_at > now)
+
+
+def _not_yours(case: Any, now: datetime) -> str:
+    if case.status in (CaseStatus.NEW.value, CaseStatus.LEASED.value):
+        return "another reviewer holds the lease on this case"
+    return f"the case is already {case.status} and you held no lease on it"
+
+
+def checked_outcome(ctx: Applying, surface: str, payload: dict[str, Any]) -> tuple[str, str, bool]:
+    """Policy, action and whether it needs a second review, by the backend's taxonomy."""
+    policy_code = payload_text(payload, "policy_code", limit=64)
+    action = payload_text(payload, "action", limit=32)
+    if ctx.taxonomy is None:
+        return policy_code, action, bool(payload.get("requires_second_review", False))
+    problems, _, _ = outcome_problems(ctx.taxonomy, surface, policy_code, action)
+    if problems:
+        raise MutationRejected("; ".join(problems.values()))
+    return policy_code, action, needs_second_review(ctx.taxonomy, policy_code, action)
+
+
+def _apply_decision(session: Session, payload: dict[str, Any], version: int,
+                    ctx: Applying) -> None:
     case = session.scalar(
         select(Case).where(Case.id == payload_id(payload, "case_id")).with_for_update()
     )
@@ -107,23 +190,35 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
     decision_id = payload_id(payload, "id")
     if session.get(Decision, decision_id) is not None:
         raise MutationRejected("a decision with this id already exists")
-    token = payload.get("fencing_token")
-    reviewer_id = payload_id(payload, "reviewer_id")
+    token = payload_int(payload, "fencing_token", optional=True)
+    reviewer_id = ctx.as_actor(payload, "reviewer_id")
+    ctx.sees(session, case)
     supersedes_id = payload_id(payload, "supersedes_id") if payload.get("supersedes_id") else None
     corrects_current = False
     if supersedes_id is not None:
         superseded = session.get(Decision, supersedes_id)
         if superseded is None or superseded.case_id != case.id:
             raise MutationRejected("the decision it corrects is not on the backend")
+        if (ctx.actor is not None and superseded.reviewer_id != reviewer_id
+                and not ctx.actor.leads):
+            raise MutationRejected("you can correct only your own decisions; a lead can "
+                                   "correct anyone's")
         # A correction of the case's standing decision replaces it; a second correction of
         # the same decision is kept as a conflict, like any late decision.
         corrects_current = session.scalars(
             select(Decision.id).where(Decision.supersedes_id == supersedes_id)
         ).first() is None
+    elif ctx.actor is not None and not ctx.actor.leads and not (
+        _holds_live_lease(case, reviewer_id, token, ctx.now)
+        or _free_to_decide(case, reviewer_id, ctx.now)
+        or (token is not None and _held_lease(session, case.id, reviewer_id, token))
+    ):
+        raise MutationRejected(_not_yours(case, ctx.now))
+    policy_code, action, second_review = checked_outcome(ctx, case.surface, payload)
     # A decision made under a lease that has since passed to someone else is kept, flagged.
     stale = (
         token is not None
-        and int(token) < case.fencing_token
+        and token < case.fencing_token
         and case.lease_holder_id not in (None, reviewer_id)
     )
     already_decided = (case.status in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value)
@@ -134,20 +229,18 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
             id=decision_id,
             case_id=case.id,
             reviewer_id=reviewer_id,
-            policy_code=str(payload.get("policy_code", "")),
-            action=str(payload.get("action", "")),
-            rationale=str(payload.get("rationale", "")),
+            policy_code=policy_code,
+            action=action,
+            rationale=payload_text(payload, "rationale", limit=MAX_RATIONALE),
             created_at=created_at,
-            policy_version=str(payload.get("policy_version", "")),
-            fencing_token=int(token) if token is not None else None,
+            policy_version=payload_text(payload, "policy_version", limit=32),
+            fencing_token=token,
             supersedes_id=supersedes_id,
             conflict=stale or already_decided,
-            requires_second_review=bool(payload.get("requires_second_review", False)),
+            requires_second_review=second_review,
             change_version=version,
         )
     )
-    # The decision is written while the lease it was made under still shows on the case
-    # (the backend's row-level security checks it against the lease).
     session.flush()
     # A stale decision is kept for a lead, but the case stays with its current holder.
     if not (already_decided or stale):
@@ -169,48 +262,63 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int) -> 
         session.expire_all()
 
 
-def _apply_note(session: Session, payload: dict[str, Any], version: int) -> None:
-    case_id = payload_id(payload, "case_id")
-    if session.get(Case, case_id) is None:
+def _visible_case(session: Session, payload: dict[str, Any], ctx: Applying, *,
+                  lock: bool = False) -> Case:
+    statement = select(Case).where(Case.id == payload_id(payload, "case_id"))
+    case = session.scalar(statement.with_for_update() if lock else statement)
+    if case is None:
         raise MutationRejected("the case does not exist on the backend")
+    ctx.sees(session, case)
+    return case
+
+
+def _apply_note(session: Session, payload: dict[str, Any], version: int,
+                ctx: Applying) -> None:
+    case = _visible_case(session, payload, ctx)
     session.add(
         Note(
             id=payload_id(payload, "id"),
-            case_id=case_id,
-            author_id=payload_id(payload, "author_id"),
-            body=str(payload.get("body", "")),
+            case_id=case.id,
+            author_id=ctx.as_actor(payload, "author_id"),
+            body=payload_text(payload, "body", limit=MAX_NOTE),
             created_at=payload_when(payload, "created_at"),
             change_version=version,
         )
     )
 
 
-def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -> None:
-    case = session.scalar(
-        select(Case).where(Case.id == payload_id(payload, "case_id")).with_for_update()
-    )
-    if case is None:
-        raise MutationRejected("the case does not exist on the backend")
+def _apply_escalation(session: Session, payload: dict[str, Any], version: int,
+                      ctx: Applying) -> None:
+    case = _visible_case(session, payload, ctx, lock=True)
+    reviewer_id = ctx.as_actor(payload, "reviewer_id")
     to_team = str(payload.get("to_team", ""))
     if to_team not in {team.value for team in EscalationTeam}:
         raise MutationRejected(f"unknown escalation team {to_team!r}")
     urgency = str(payload.get("urgency", Urgency.ROUTINE.value))
     if urgency not in {level.value for level in Urgency}:
         raise MutationRejected(f"unknown urgency {urgency!r}")
+    created_at = payload_when(payload, "created_at")
     session.add(
         Escalation(
             id=payload_id(payload, "id"),
             case_id=case.id,
-            reviewer_id=payload_id(payload, "reviewer_id"),
+            reviewer_id=reviewer_id,
             to_team=to_team,
-            reason=str(payload.get("reason", "")),
+            reason=payload_text(payload, "reason", limit=MAX_NOTE),
             urgency=urgency,
-            created_at=payload_when(payload, "created_at"),
+            created_at=created_at,
             change_version=version,
         )
     )
     session.flush()  # before the case moves: row security lets its author follow the case
-    if case.status not in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value):
+    # A case someone else is working on stays with them: the escalation is on record and
+    # shows in the history, but it does not pull the case from under its holder.
+    held_by_other = (ctx.actor is not None and case.status == CaseStatus.LEASED.value
+                     and case.lease_holder_id not in (None, reviewer_id)
+                     and case.lease_expires_at is not None and case.lease_expires_at > ctx.now
+                     and not ctx.actor.leads)
+    if case.status not in (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value) \
+            and not held_by_other:
         queue = destination_queue(session, to_team)
         if queue is not None:
             # Routed: the team works it from its own queue like any other case.
@@ -220,58 +328,67 @@ def _apply_escalation(session: Session, payload: dict[str, Any], version: int) -
             case.status = CaseStatus.ESCALATED.value
         case.lease_holder_id = None
         case.lease_expires_at = None
-        case.updated_at = payload_when(payload, "created_at")
+        case.updated_at = created_at
     case.change_version = version
 
 
-def _apply_second_review(session: Session, payload: dict[str, Any], version: int) -> None:
+def _apply_second_review(session: Session, payload: dict[str, Any], version: int,
+                         ctx: Applying) -> None:
     decision = session.get(Decision, payload_id(payload, "decision_id"))
-    reviewer_id = payload_id(payload, "reviewer_id")
+    reviewer_id = ctx.as_actor(payload, "reviewer_id")
     refusal = second_review_refusal(session, decision, reviewer_id)
     if refusal is not None:
         raise MutationRejected(refusal)
     assert decision is not None
+    case = session.scalar(select(Case).where(Case.id == decision.case_id).with_for_update())
+    if case is None:
+        raise MutationRejected("the case does not exist on the backend")
+    ctx.sees(session, case)
     verdict = str(payload.get("verdict", ""))
     if verdict not in ("approved", "rejected"):
         raise MutationRejected(f"unknown verdict {verdict!r}")
     created_at = payload_when(payload, "created_at")
     session.add(SecondReview(
         id=payload_id(payload, "id"), decision_id=decision.id, case_id=decision.case_id,
-        reviewer_id=reviewer_id, verdict=verdict, note=str(payload.get("note", "")),
+        reviewer_id=reviewer_id, verdict=verdict,
+        note=payload_text(payload, "note", limit=MAX_NOTE),
         created_at=created_at, change_version=version,
     ))
-    if verdict == "rejected":
-        case = session.scalar(select(Case).where(Case.id == decision.case_id).with_for_update())
-        if case is not None and case.status == CaseStatus.DECIDED.value:
-            case.status = CaseStatus.NEW.value  # reopened for a new decision
-            case.lease_holder_id = None
-            case.lease_expires_at = None
-            case.updated_at = created_at
-            case.change_version = version
+    if verdict == "rejected" and case.status == CaseStatus.DECIDED.value:
+        case.status = CaseStatus.NEW.value  # reopened for a new decision
+        case.lease_holder_id = None
+        case.lease_expires_at = None
+        case.updated_at = created_at
+        case.change_version = version
 
 
-def _apply_response(session: Session, payload: dict[str, Any], version: int) -> None:
-    case_id = payload_id(payload, "case_id")
-    if session.get(Case, case_id) is None:
-        raise MutationRejected("the case does not exist on the backend")
-    body = str(payload.get("body", ""))
+def _apply_response(session: Session, payload: dict[str, Any], version: int,
+                    ctx: Applying) -> None:
+    case = _visible_case(session, payload, ctx)
+    body = payload_text(payload, "body", limit=MAX_REPLY)
     if not body.strip():
         raise MutationRejected("the reply is empty")
     session.add(Response(
-        id=payload_id(payload, "id"), case_id=case_id, author_id=payload_id(payload, "author_id"),
-        channel=str(payload.get("channel", ""))[:32],
-        template_id=str(payload.get("template_id", ""))[:64], body=body,
+        id=payload_id(payload, "id"), case_id=case.id,
+        author_id=ctx.as_actor(payload, "author_id"),
+        channel=payload_text(payload, "channel", limit=32),
+        template_id=payload_text(payload, "template_id", limit=64), body=body,
         created_at=payload_when(payload, "created_at"), change_version=version,
     ))
 
 
-def _apply_audit_only(_session: Session, _payload: dict[str, Any], _version: int) -> None:
+def _apply_audit_only(_session: Session, _payload: dict[str, Any], _version: int,
+                      _ctx: Applying) -> None:
     """An audit-only mutation: its entries are stored by `apply_mutations` itself."""
 
 
-def _apply_wellness_summary(session: Session, payload: dict[str, Any], version: int) -> None:
+_DAY_SECONDS = 24 * 3600.0
+
+
+def _apply_wellness_summary(session: Session, payload: dict[str, Any], version: int,
+                            ctx: Applying) -> None:
     """A shared day of exposure figures: the latest figures for that day replace earlier ones."""
-    reviewer_id = payload_id(payload, "reviewer_id")
+    reviewer_id = ctx.as_actor(payload, "reviewer_id")
     day = str(payload.get("day", ""))
     try:
         date.fromisoformat(day)
@@ -280,8 +397,11 @@ def _apply_wellness_summary(session: Session, payload: dict[str, Any], version: 
     try:
         figures = {key: float(payload[key]) for key in ("exposure_s", "graphic_queue_s")}
         breaks = int(payload["breaks_taken"])
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise MutationRejected("the shared figures are incomplete") from error
+    if not all(0.0 <= value <= _DAY_SECONDS for value in figures.values()) \
+            or not 0 <= breaks <= 1000:
+        raise MutationRejected("the shared figures are outside what one day can hold")
     row = session.get(WellnessSummary, (reviewer_id, day))
     if row is None:
         row = WellnessSummary(reviewer_id=reviewer_id, day=day)
@@ -403,14 +523,44 @@ def _payload_case_ids(mutations: Iterable[Mutation]) -> set[uuid.UUID]:
     return ids
 
 
-def _apply_one(session: Session, mutation: Mutation, sha: str,
-               version: int) -> tuple[str, str | None]:
+def _foreign_device(session: Session, mutation: Mutation, ctx: Applying) -> str | None:
+    """Why a mutation cannot come from this person's workstations, or None.
+
+    Work made on the signed-in device is theirs; so is work recovered from an earlier
+    replica of theirs (moved aside when it could not be opened), if that device is theirs
+    and not revoked."""
+    if ctx.actor is None or ctx.actor.client_id is None:
+        return None
+    if mutation.client_id == ctx.actor.client_id:
+        return None
+    device = session.get(Device, mutation.client_id)
+    if device is None or device.reviewer_id != ctx.actor.id or device.revoked_at is not None:
+        return "this change was made on another person's workstation, or a revoked one"
+    return None
+
+
+def _check_entry_actors(entries: Any, ctx: Applying) -> None:
+    """A workstation's audit entries name the person signed in, or nobody."""
+    if ctx.actor is None or not isinstance(entries, list | tuple):
+        return
+    for raw in entries:
+        if isinstance(raw, dict) and raw.get("actor_id") not in (None, "", str(ctx.actor.id)):
+            raise AuditEntryRefused("an audit entry names another person than the one "
+                                    "signed in")
+
+
+def _apply_one(session: Session, mutation: Mutation, sha: str, version: int,
+               ctx: Applying) -> tuple[str, str | None]:
     """Apply one mutation alone, in savepoints, and record it (the path of any kind)."""
     outcome, reason = "applied", None
+    foreign = _foreign_device(session, mutation, ctx)
     try:
+        if foreign is not None:
+            raise AuditEntryRefused(foreign)
+        entries = mutation.payload.get("audit") or []
+        _check_entry_actors(entries, ctx)
         with session.begin_nested():
-            store_pushed_entries(session, mutation.client_id,
-                                 mutation.payload.get("audit") or [])
+            store_pushed_entries(session, mutation.client_id, entries)
     except AuditEntryRefused as refusal:
         outcome, reason = "rejected", str(refusal)
     except DBAPIError as error:
@@ -423,7 +573,7 @@ def _apply_one(session: Session, mutation: Mutation, sha: str,
                 applier = APPLIERS.get(mutation.kind)
                 if applier is None:
                     raise MutationRejected(f"unknown kind of change: {mutation.kind}")
-                applier(session, mutation.payload, version)
+                applier(session, mutation.payload, version, ctx)
         except MutationRejected as rejection:
             outcome, reason = "rejected", str(rejection)
         except IntegrityError as error:  # e.g. it names a reviewer the backend lacks
@@ -485,6 +635,7 @@ class _CaseState:
     lease_expires_at: datetime | None
     updated_at: datetime | None
     change_version: int
+    surface: str = ""
     touched: bool = False
 
 
@@ -521,12 +672,12 @@ def _load_state(session: Session, run: Sequence[Mutation]) -> _BatchState:
     for chunk in _chunks(ids):
         for row in session.execute(
             select(Case.id, Case.status, Case.fencing_token, Case.lease_holder_id,
-                   Case.lease_expires_at, Case.updated_at, Case.change_version)
+                   Case.lease_expires_at, Case.updated_at, Case.change_version, Case.surface)
             .where(_among(session, Case.id, chunk))
         ):
             state.cases[row.id] = _CaseState(row.status, row.fencing_token, row.lease_holder_id,
                                              row.lease_expires_at, row.updated_at,
-                                             row.change_version)
+                                             row.change_version, row.surface)
         for row in session.execute(
             select(Escalation.id, Escalation.case_id)
             .where(_among(session, Escalation.case_id, chunk), Escalation.resolved_at.is_(None))
@@ -581,8 +732,12 @@ def _check_entries(state: _BatchState, mutation: Mutation) -> list[dict[str, Any
 
 
 def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
-                    writes: _Writes) -> None:
-    """`_apply_decision` against the batch state: the same checks, in the same order."""
+                    writes: _Writes, ctx: Applying) -> None:
+    """`_apply_decision` against the batch state: the same checks, in the same order.
+
+    Only the common case is decided here: a decision under the live lease its author holds
+    (or any decision, for the owner's tools). Anything else (a correction by someone else,
+    a late decision, a lead's) goes through `_apply_decision` one by one."""
     case_id = payload_id(payload, "case_id")
     case = state.cases.get(case_id)
     if case is None:
@@ -590,18 +745,20 @@ def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
     decision_id = payload_id(payload, "id")
     if decision_id in state.decision_cases:
         raise MutationRejected("a decision with this id already exists")
-    token = payload.get("fencing_token")
-    reviewer_id = payload_id(payload, "reviewer_id")
+    token_value = payload_int(payload, "fencing_token", optional=True)
+    reviewer_id = ctx.as_actor(payload, "reviewer_id")
     supersedes_id = payload_id(payload, "supersedes_id") if payload.get("supersedes_id") else None
+    if ctx.actor is not None and (supersedes_id is not None or not (
+            _holds_live_lease(case, reviewer_id, token_value, ctx.now)
+            or (case.status == CaseStatus.NEW.value and case.lease_holder_id is None))):
+        raise _NotInBulk
     corrects_current = False
     if supersedes_id is not None:
         if state.decision_cases.get(supersedes_id) != case_id:
             raise MutationRejected("the decision it corrects is not on the backend")
         corrects_current = supersedes_id not in state.superseded
-    try:
-        token_value = int(token) if token is not None else None
-    except (TypeError, ValueError):
-        raise _NotInBulk from None  # the applier fails on it as it always has
+    policy_code, action, second_review = checked_outcome(ctx, case.surface,
+                                                         payload)
     stale = (
         token_value is not None
         and token_value < case.fencing_token
@@ -613,15 +770,15 @@ def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
         "id": decision_id,
         "case_id": case_id,
         "reviewer_id": reviewer_id,
-        "policy_code": str(payload.get("policy_code", "")),
-        "action": str(payload.get("action", "")),
-        "rationale": str(payload.get("rationale", "")),
+        "policy_code": policy_code,
+        "action": action,
+        "rationale": payload_text(payload, "rationale", limit=MAX_RATIONALE),
         "created_at": created_at,
-        "policy_version": str(payload.get("policy_version", "")),
+        "policy_version": payload_text(payload, "policy_version", limit=32),
         "fencing_token": token_value,
         "supersedes_id": supersedes_id,
         "conflict": stale or already_decided,
-        "requires_second_review": bool(payload.get("requires_second_review", False)),
+        "requires_second_review": second_review,
         "change_version": version,
     })
     state.decision_cases[decision_id] = case_id
@@ -639,8 +796,8 @@ def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
     case.touched = True
 
 
-def _plan_run(session: Session, run: Sequence[tuple[int, Mutation, str]],
-              version: int) -> tuple[_Writes, _BatchState, list[tuple[str, str | None]]]:
+def _plan_run(session: Session, run: Sequence[tuple[int, Mutation, str]], version: int,
+              ctx: Applying) -> tuple[_Writes, _BatchState, list[tuple[str, str | None]]]:
     """Check a run of decisions and audit-only mutations in order; nothing is written."""
     state = _load_state(session, [mutation for _, mutation, _ in run])
     writes = _Writes()
@@ -649,6 +806,10 @@ def _plan_run(session: Session, run: Sequence[tuple[int, Mutation, str]],
     for _, mutation, sha in run:
         outcome, reason = "applied", None
         try:
+            foreign = _foreign_device(session, mutation, ctx)
+            if foreign is not None:
+                raise AuditEntryRefused(foreign)
+            _check_entry_actors(mutation.payload.get("audit") or [], ctx)
             entries = _check_entries(state, mutation)
         except AuditEntryRefused as refusal:
             outcome, reason = "rejected", str(refusal)
@@ -659,7 +820,7 @@ def _plan_run(session: Session, run: Sequence[tuple[int, Mutation, str]],
                 state.audit_hashes.setdefault((row["origin"], row["seq"]), row["hash"])
             if mutation.kind == "decision":
                 try:
-                    _check_decision(state, mutation.payload, version, writes)
+                    _check_decision(state, mutation.payload, version, writes, ctx)
                 except MutationRejected as rejection:
                     outcome, reason = "rejected", str(rejection)
         writes.applied.append({
@@ -748,12 +909,12 @@ def _pg_update(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def _apply_run(session: Session, run: Sequence[tuple[int, Mutation, str]], version: int,
-               results: list[MutationResult | None]) -> None:
+               results: list[MutationResult | None], ctx: Applying) -> None:
     """Apply a run of decisions and audit-only mutations set-based, or one by one if the
     database refuses the bulk write."""
     session.flush()
     try:
-        writes, state, outcomes = _plan_run(session, run, version)
+        writes, state, outcomes = _plan_run(session, run, version, ctx)
     except _NotInBulk:
         outcomes = None
     if outcomes is not None:
@@ -767,13 +928,33 @@ def _apply_run(session: Session, run: Sequence[tuple[int, Mutation, str]], versi
         else:
             session.expire_all()  # ORM objects loaded before may predate the bulk update
     if outcomes is None:
-        outcomes = [_apply_one(session, mutation, sha, version) for _, mutation, sha in run]
+        outcomes = [_apply_one(session, mutation, sha, version, ctx)
+                    for _, mutation, sha in run]
     for (index, mutation, _), (outcome, reason) in zip(run, outcomes, strict=True):
         results[index] = MutationResult(mutation.mutation_id, outcome, reason)
 
 
-def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[MutationResult]:
-    """Apply each mutation at most once, in order; the caller commits the session."""
+def lock_cases(remote: Session, mutations: Sequence[Mutation]) -> None:
+    """Lock the batch's cases in id order before any change version is taken (see above)."""
+    if remote.get_bind().dialect.name != "postgresql":
+        return  # SQLite has one writer at a time anyway
+    ids = set()
+    for mutation in mutations:
+        try:
+            ids.add(uuid.UUID(str(mutation.payload.get("case_id"))))
+        except ValueError:
+            continue  # the backend will reject it with its reason
+    if ids:
+        remote.execute(select(Case.id).where(Case.id.in_(ids)).order_by(Case.id)
+                       .with_for_update())
+
+
+def apply_mutations(session: Session, mutations: Iterable[Mutation],
+                    ctx: Applying | None = None) -> list[MutationResult]:
+    """Apply each mutation at most once, in order, for ``ctx.actor``; the caller commits.
+
+    A workstation's push always comes with its person (see `Applying`)."""
+    ctx = ctx or Applying()
     batch = list(mutations)
     shas = [mutation.payload_sha256 for mutation in batch]
     # Every mutation id this batch names that the backend has seen: replays.
@@ -804,7 +985,7 @@ def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[Mut
     def finish_run() -> None:
         if not run:
             return
-        _apply_run(session, run, version, results)
+        _apply_run(session, run, version, results, ctx)
         for index, mutation, sha in run:
             result = results[index]
             assert result is not None
@@ -828,7 +1009,7 @@ def apply_mutations(session: Session, mutations: Iterable[Mutation]) -> list[Mut
             in_run.add(mutation.mutation_id)
             continue
         finish_run()
-        outcome, reason = _apply_one(session, mutation, sha, version)
+        outcome, reason = _apply_one(session, mutation, sha, version, ctx)
         known[mutation.mutation_id] = (sha, outcome, reason)
         results[index] = MutationResult(mutation.mutation_id, outcome, reason)
     finish_run()

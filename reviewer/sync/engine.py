@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, func, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
-from reviewer.devices import DeviceError, check_in
-from reviewer.leases import expire_leases
+from reviewer.devices import DeviceError
+from reviewer.leases import LeaseError
 from reviewer.models import SYNCED_MODELS, Case, OutboxEntry
 from reviewer.queue import PriorityWeights, derive_queue_fields
 from reviewer.store import (
@@ -42,16 +41,12 @@ from reviewer.store import (
     BackendUnavailable,
     Database,
     SchemaVersionError,
-    check_schema,
 )
-from reviewer.sync.backend import (
-    Mutation,
-    MutationResult,
-    apply_mutations,
-    current_change_version,
-    read_changes,
-)
+from reviewer.sync.backend import Mutation, MutationResult
 from reviewer.sync.outbox import get_state, pending_count, set_state
+
+if TYPE_CHECKING:
+    from reviewer.sync.link import BackendLink
 
 
 class DeviceRevoked(BackendError):
@@ -142,7 +137,7 @@ class Backoff:
 
 
 class SyncEngine:
-    def __init__(self, replica: Database, backend: Database, client_id: str, clock: Clock,
+    def __init__(self, replica: Database, backend: BackendLink, client_id: str, clock: Clock,
                  weights: PriorityWeights | None = None, *, backoff: Backoff | None = None,
                  interval: timedelta = DEFAULT_INTERVAL, hold: timedelta = timedelta(0),
                  username: str | None = None):
@@ -190,7 +185,7 @@ class SyncEngine:
 
     def _check_schema(self) -> None:
         if not self._schema_checked:
-            check_schema(self.backend.engine)
+            self.backend.check_schema()
             self._schema_checked = True
 
     # -- device ----------------------------------------------------------------------------
@@ -209,9 +204,8 @@ class SyncEngine:
             return
         now = self.clock.now()
         try:
-            with self.backend.talking(), self.backend.writing() as remote:
-                status = check_in(remote, self.client_id, self.username, now)
-        except DeviceError as error:
+            status = self.backend.check_in(self.client_id)
+        except (DeviceError, LeaseError) as error:
             if self.backend.is_embedded:
                 # An SQLite backend on this computer (the demo) has no accounts to enforce,
                 # and may not have the reviewer yet (cases ingested before the demo seed).
@@ -248,9 +242,7 @@ class SyncEngine:
                          for r in rows]
             if not mutations:
                 return
-            with self.backend.talking(), self.backend.writing() as remote:
-                _lock_cases(remote, mutations)
-                results = apply_mutations(remote, mutations)
+            results = self.backend.push(mutations)
             # The backend has committed; only now does the outbox learn the outcome.
             self._record_results(results, report)
             done += len(mutations)
@@ -284,19 +276,18 @@ class SyncEngine:
 
     def pull(self, report: SyncReport, progress: Progress | None = None) -> None:
         start = self.cursor()
-        with self.backend.talking(), self.backend.sessions() as remote:
-            target = current_change_version(remote)
-            after = start
-            while after < target:
-                upto = min(after + self.pull_version_step, target)
-                batch = read_changes(remote, after, upto)
-                with self.replica.writing() as local:
-                    self._apply_batch(local, batch.rows)
-                    set_state(local, "pull_cursor", str(upto))
-                report.pulled_rows += batch.row_count
-                after = upto
-                if progress is not None:
-                    progress(after - start, target - start)
+        target = self.backend.current_version()
+        after = start
+        while after < target:
+            upto = min(after + self.pull_version_step, target)
+            batch = self.backend.read_changes(after, upto)
+            with self.replica.writing() as local:
+                self._apply_batch(local, batch.rows)
+                set_state(local, "pull_cursor", str(upto))
+            report.pulled_rows += batch.row_count
+            after = upto
+            if progress is not None:
+                progress(after - start, target - start)
         report.cursor = max(start, target)
 
     def _apply_batch(self, local: Session, rows_by_table: dict[str, list[dict]]) -> None:
@@ -377,13 +368,11 @@ class SyncEngine:
     def _sync_steps(self, progress: Progress | None,
                     push_progress: Progress | None) -> SyncReport:
         report = SyncReport()
-        with self.backend.talking():
-            self._check_schema()
+        self._check_schema()
         self._check_in()
         self.push(report, push_progress)
         # Leases that ran out go back to the queue even when nobody asks for a case.
-        with self.backend.talking(), self.backend.writing() as remote:
-            report.expired_leases = expire_leases(remote, self.clock.now())
+        report.expired_leases = self.backend.expire_leases()
         self.pull(report, progress)
         now = self.clock.now()
         with self.replica.writing() as local:
@@ -441,18 +430,3 @@ def _before_held_decision(rows: Sequence[Any], cutoff: datetime) -> Sequence[Any
         if row.kind == "decision" and row.created_at > cutoff:
             return rows[:index]
     return rows
-
-
-def _lock_cases(remote: Session, mutations: Sequence[Mutation]) -> None:
-    """Lock the batch's cases in id order before any change version is taken (see above)."""
-    if remote.get_bind().dialect.name != "postgresql":
-        return  # SQLite has one writer at a time anyway
-    ids = set()
-    for mutation in mutations:
-        try:
-            ids.add(uuid.UUID(str(mutation.payload.get("case_id"))))
-        except ValueError:
-            continue  # the backend will reject it with its reason
-    if ids:
-        remote.execute(select(Case.id).where(Case.id.in_(ids)).order_by(Case.id)
-                       .with_for_update())

@@ -7,8 +7,11 @@ by one set of rules and the client gets the same reasons back.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class MutationRejected(Exception):
@@ -36,4 +39,41 @@ def payload_when(payload: dict[str, Any], key: str) -> datetime:
         raise MutationRejected(f"{key} is missing or not a timestamp") from error
     if value.tzinfo is None:
         raise MutationRejected(f"{key} has no time zone")
+    if not EARLIEST <= value <= LATEST:
+        raise MutationRejected(f"{key} is outside the years {EARLIEST.year}–{LATEST.year}")
+    return value
+
+
+MAX_TOKEN = 2**62
+"""Fencing tokens and sequence numbers stay well inside a PostgreSQL bigint."""
+
+
+def payload_int(payload: dict[str, Any], key: str, *, low: int = 0, high: int = MAX_TOKEN,
+                optional: bool = False) -> int | None:
+    """A bounded whole number (a bool, a float or a numeric string is refused)."""
+    value = payload.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MutationRejected(f"{key} is missing or not a whole number")
+    if not low <= value <= high:
+        raise MutationRejected(f"{key} is out of range")
+    return value
+
+
+def payload_text(payload: dict[str, Any], key: str, *, limit: int, default: str = "") -> str:
+    """A text field within its length, with no NUL and no unpaired surrogate."""
+    value = payload.get(key, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str):
+        raise MutationRejected(f"{key} is not text")
+    if len(value) > limit:
+        raise MutationRejected(f"{key} is longer than {limit} characters")
+    if "\x00" in value:
+        raise MutationRejected(f"{key} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise MutationRejected(f"{key} is not valid Unicode text") from error
     return value

@@ -5,8 +5,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from reviewer.clock import ManualClock
+from reviewer.clock import Clock, ManualClock
 from reviewer.demo import seed_demo
+from reviewer.store import Database, sqlite_url
+from reviewer.sync.engine import SyncEngine
+from reviewer.sync.link import DirectLink
+from reviewer.sync.outbox import client_id as load_client_id
+from reviewer.taxonomy import load_taxonomy
 from reviewer.workstation import Workstation
 
 _SEEDED: dict[tuple[int, bool], Path] = {}
@@ -20,3 +25,21 @@ def demo_workstation(tmp_path: Path, clock: ManualClock, *, cases: int = 40,
               cases=cases, with_media=with_media)
     workstation.synchronise()
     return workstation
+
+
+class Desk:
+    """Another person's replica on the same embedded backend, synced by the real engine as
+    that person: the backend applies its changes in their name only."""
+
+    def __init__(self, path: Path, backend: Database, clock: Clock, username: str) -> None:
+        self.replica = Database.open(sqlite_url(path))
+        with self.replica.sessions() as session:
+            self.client_id = load_client_id(session)
+        self.taxonomy = load_taxonomy()
+        link = DirectLink(backend, username=username, clock=clock, taxonomy=self.taxonomy,
+                          client_id=self.client_id)
+        self.sync = SyncEngine(self.replica, link, self.client_id, clock, username=username)
+        self.sync.sync_once()
+
+    def close(self) -> None:
+        self.replica.dispose()

@@ -20,7 +20,7 @@ from reviewer.models import AuditLogEntry, Case, Escalation, OutboxEntry, Queue
 from reviewer.notes import add_note
 from reviewer.queue import QueueFilter, case_ids
 from reviewer.vocabulary import CaseStatus, EscalationTeam
-from tests.helpers.workstations import demo_workstation
+from tests.helpers.workstations import Desk, demo_workstation
 
 LUCIA, JONAS = demo_reviewer_id("lucia"), demo_reviewer_id("jonas")
 REASON = "Court order from a regional court; Legal must confirm the jurisdiction."
@@ -85,7 +85,7 @@ def test_after_sync_the_case_is_in_the_teams_queue_and_a_member_can_take_it(work
 
 
 def test_the_thread_shows_what_happened_in_order_and_the_decision_resolves_it(workstation,
-                                                                              clock):
+                                                                              clock, tmp_path):
     case = _open_case(workstation)
     lease = lease_case(workstation.backend, case.id, workstation.reviewer_id, clock)
     workstation.synchronise()
@@ -98,14 +98,16 @@ def test_the_thread_shows_what_happened_in_order_and_the_decision_resolves_it(wo
     workstation.synchronise()
     clock.advance(3600)
     lease_case(workstation.backend, case.id, LUCIA, clock)
-    workstation.synchronise()
+    lucia = Desk(tmp_path / "lucia.sqlite", workstation.backend, clock, "lucia")
     clock.advance(60)
     policy = next(p for p in workstation.taxonomy.policies_for_surface(case.surface)
                   if "no_violation" in p.actions)
-    record_decision(workstation.replica.sessions, workstation.taxonomy, reviewer_id=LUCIA,
-                    client_id=workstation.client_id, clock=clock,
+    record_decision(lucia.replica.sessions, workstation.taxonomy, reviewer_id=LUCIA,
+                    client_id=lucia.client_id, clock=clock,
                     draft=DecisionDraft(case.id, policy.code, "no_violation",
                                         "Order does not cover this content."))
+    assert lucia.sync.sync_once().pushed == 1
+    lucia.close()
     workstation.synchronise()
     with workstation.replica.sessions() as session:
         thread = case_thread(session, case.id)

@@ -21,12 +21,9 @@ from reviewer.enforcement import (
     standing_review,
 )
 from reviewer.models import AppliedMutation, Case, OutboxEntry, SecondReview
-from reviewer.store import Database, sqlite_url
 from reviewer.sync.backend import Mutation, apply_mutations
-from reviewer.sync.engine import SyncEngine
-from reviewer.sync.outbox import client_id as load_client_id
 from reviewer.vocabulary import CaseStatus
-from tests.helpers.workstations import demo_workstation
+from tests.helpers.workstations import Desk, demo_workstation
 
 AMARA, JONAS, MEI, SOFIA, ADMIN = (demo_reviewer_id(name) for name in
                                    ("amara", "jonas", "mei", "sofia", "admin"))
@@ -46,23 +43,9 @@ def workstation(tmp_path, clock):
     workstation.close()
 
 
-class OtherWorkstation:
-    """A second person's replica on the same backend, synced by the real engine."""
-
-    def __init__(self, path, backend: Database, clock) -> None:
-        self.replica = Database.open(sqlite_url(path))
-        with self.replica.sessions() as session:
-            self.client_id = load_client_id(session)
-        self.sync = SyncEngine(self.replica, backend, self.client_id, clock)
-        self.sync.sync_once()
-
-    def close(self) -> None:
-        self.replica.dispose()
-
-
 @pytest.fixture
 def lead_desk(tmp_path, workstation, clock):
-    other = OtherWorkstation(tmp_path / "lead-replica.sqlite", workstation.backend, clock)
+    other = Desk(tmp_path / "lead-replica.sqlite", workstation.backend, clock, "sofia")
     yield other
     other.close()
 
@@ -165,23 +148,24 @@ def test_approval_on_another_workstation_is_pushed_and_applied_once(workstation,
 
 
 def test_a_second_approval_of_the_same_decision_is_rejected_by_the_backend(
-        workstation, lead_desk, clock):
+        workstation, lead_desk, clock, tmp_path):
     decision = _severe_decision(workstation, clock)
     workstation.synchronise()
     lead_desk.sync.sync_once()
+    admin_desk = Desk(tmp_path / "admin-replica.sqlite", workstation.backend, clock, "admin")
     _review(lead_desk, clock, decision, SOFIA)        # the lead, on their workstation
-    _review(workstation, clock, decision, ADMIN)      # the admin, at the same time elsewhere
+    _review(admin_desk, clock, decision, ADMIN)       # the admin, at the same time elsewhere
     assert lead_desk.sync.sync_once().pushed == 1
-    report = workstation.synchronise()
+    report = admin_desk.sync.sync_once()
     assert report.rejected == 1
-    with workstation.replica.sessions() as session:
+    with admin_desk.replica.sessions() as session:
         rejected = session.scalar(select(OutboxEntry).where(OutboxEntry.state == "rejected"))
         assert "already been approved" in rejected.last_error
     with workstation.backend.sessions() as session:
         reviews = session.scalars(select(SecondReview)).all()
         assert [r.reviewer_id for r in reviews] == [SOFIA]
     # The admin's refused verdict is kept locally, but the lead's is the one that counts.
-    with workstation.replica.sessions() as session:
+    with admin_desk.replica.sessions() as session:
         assert session.scalar(select(func.count()).select_from(SecondReview)) == 2
         assert standing_review(session, decision.id).reviewer_id == SOFIA
         assert review_state(session, decision.id) is ReviewState.APPROVED

@@ -11,6 +11,7 @@ from reviewer.clock import ManualClock
 from reviewer.enforcement import DecisionDraft, record_decision
 from reviewer.models import Case, Decision, Queue
 from reviewer.store import BackendUnavailable, Database
+from reviewer.sync.link import DirectLink
 from reviewer.sync.offline_kit import KitRefused
 from tests.helpers.workstations import demo_workstation
 
@@ -69,10 +70,11 @@ def test_offline_work_on_the_kit_reaches_the_backend_on_return(workstation, cloc
     queue = _queue(workstation, "Spam & fraud")
     report = workstation.prepare_travel_kit(queue.id, 3)
     assert report.leased == 3
-    online = workstation.backend
-    workstation.backend = Database.open("postgresql+psycopg://nobody@127.0.0.1:1/none",
-                                        migrate=False)
-    workstation.sync.backend = workstation.backend
+    online = workstation.sync.backend
+    unreachable = Database.open("postgresql+psycopg://nobody@127.0.0.1:1/none", migrate=False)
+    workstation.sync.backend = DirectLink(unreachable, username="demo", clock=clock,
+                                          taxonomy=workstation.taxonomy,
+                                          client_id=workstation.client_id)
     try:
         decided = []
         for _ in range(3):
@@ -91,11 +93,11 @@ def test_offline_work_on_the_kit_reaches_the_backend_on_return(workstation, cloc
         with pytest.raises(BackendUnavailable):
             workstation.synchronise()
     finally:
-        workstation.backend.dispose()
-        workstation.backend = online
+        unreachable.dispose()
+        workstation.sync.backend = online
         workstation.sync.backend = online
     report = workstation.synchronise()
     assert report.pushed == 3
-    with online.sessions() as session:
+    with workstation.backend.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Decision).where(
             Decision.case_id.in_(decided), Decision.conflict.is_(False))) == 3

@@ -34,7 +34,7 @@ from reviewer.statements import (
 )
 from reviewer.taxonomy import load_taxonomy
 from reviewer.vocabulary import Action, Channel
-from tests.helpers.workstations import demo_workstation
+from tests.helpers.workstations import Desk, demo_workstation
 
 TAXONOMY = load_taxonomy()
 MAPPING = load_dsa_mapping(taxonomy=TAXONOMY)
@@ -424,9 +424,12 @@ def test_export_writes_one_valid_statement_per_line_and_lists_the_rest(workstati
     suspended = _decide(workstation, clock, cases[3], "SF-2", "disable_account")
     workstation.synchronise()
     clock.advance(timedelta(days=1))
-    record_second_review(workstation.replica.sessions, decision_id=suspended.id,
+    lead = Desk(tmp_path / "lead.sqlite", workstation.backend, clock, "sofia")
+    record_second_review(lead.replica.sessions, decision_id=suspended.id,
                          reviewer_id=demo_reviewer_id("sofia"),
-                         client_id=workstation.client_id, approve=True, clock=clock)
+                         client_id=lead.client_id, approve=True, clock=clock)
+    assert lead.sync.sync_once().pushed == 1
+    lead.close()
     workstation.synchronise()
 
     out = tmp_path / "sor.jsonl"

@@ -170,5 +170,6 @@ def test_a_malformed_value_is_rejected_and_does_not_block_the_rest(workstation, 
     assert report.rejected == 1 and report.pushed == 1
     with workstation.replica.sessions() as session:
         refused = session.scalar(select(OutboxEntry).where(OutboxEntry.entity_id == first.id))
-    assert refused.state == "rejected" and "malformed" in refused.last_error
+    assert refused.state == "rejected" and "fencing_token" in refused.last_error
+    assert "not a whole number" in refused.last_error
     assert _backend_count(workstation, Decision, Decision.id == second.id) == 1

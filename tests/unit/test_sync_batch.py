@@ -152,9 +152,9 @@ def count_fallbacks(monkeypatch) -> list[Mutation]:  # type: ignore[no-untyped-d
     applied_alone: list[Mutation] = []
     original = backend_module._apply_one
 
-    def spy(session, mutation, sha, version):  # type: ignore[no-untyped-def]
+    def spy(session, mutation, sha, version, ctx):  # type: ignore[no-untyped-def]
         applied_alone.append(mutation)
-        return original(session, mutation, sha, version)
+        return original(session, mutation, sha, version, ctx)
 
     monkeypatch.setattr(backend_module, "_apply_one", spy)
     return applied_alone
