@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reviewer.clock import SystemClock
-from reviewer.models import Case, OutboxEntry
+from reviewer.models import Case, OutboxEntry, Queue, TeamMembership
 from reviewer.sync.engine import SyncReport
 from tests.helpers.pg_workstations import decide, open_workstation
 
@@ -48,7 +48,12 @@ def run_decide(workstation, until: int, push_every: int) -> None:  # type: ignor
         with workstation.replica.sessions() as session:
             decided = session.scalar(select(func.count()).select_from(OutboxEntry)
                                      .where(OutboxEntry.kind == "decision"))
-            case_id = session.scalar(select(Case.id).where(Case.status == "new")
+            # a case of the reviewer's own teams' queues (the backend refuses others)
+            mine = select(Queue.id).join(TeamMembership,
+                                         TeamMembership.team_code == Queue.team_code).where(
+                TeamMembership.reviewer_id == workstation.reviewer_id)
+            case_id = session.scalar(select(Case.id).where(Case.status == "new",
+                                                           Case.queue_id.in_(mine))
                                      .order_by(Case.external_ref).limit(1))
         if decided >= until or case_id is None:
             break

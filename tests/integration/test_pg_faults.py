@@ -9,7 +9,7 @@ import random
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,17 @@ from tests.helpers.pg_workstations import (
 
 ROOT = Path(__file__).resolve().parents[2]
 KILL_SEED = int(os.environ.get("REVIEWER_FAULT_SEED", "20261121"))
+
+
+@pytest.fixture
+def clock():
+    """The seeding clock starts at the real time: the client processes run on the system
+    clock, and a replica whose last sync looks more than `wipe_after_days` old is wiped
+    when it opens (with the fixed default date of ManualClock that began to happen once the
+    calendar passed it by two weeks, and the kill tests then found no work to kill)."""
+    from reviewer.clock import ManualClock
+
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
 def _client(data_dir: Path, url, *args: str) -> subprocess.Popen[str]:
