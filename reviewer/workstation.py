@@ -295,6 +295,12 @@ class Workstation:
         self.synchronise()
         return lease
 
+    def sign_out(self) -> None:
+        """End this workstation's session on the backend service (nothing on the demo)."""
+        sign_out = getattr(self.sync.backend, "sign_out", None)
+        if sign_out is not None:
+            sign_out()
+
     def close(self) -> None:
         self.sync.backend.dispose()
         self.replica.dispose()

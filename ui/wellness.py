@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reviewer.sync.link import TeamWellness
 from reviewer.vocabulary import Role
 from reviewer.wellness import (
     BreakScheduler,
@@ -35,6 +36,7 @@ from reviewer.wellness import (
     CheckIn,
     CurtainController,
     ExposureLedger,
+    TeamAggregate,
     budget_state,
 )
 from reviewer.wellness_store import (
@@ -47,6 +49,7 @@ from reviewer.wellness_store import (
     wellness_policy,
 )
 from reviewer.workstation import Workstation
+from ui.tasks import TaskRunner
 
 TICK_MS = 1_000
 SAVE_EVERY_S = 30
@@ -449,16 +452,33 @@ class WellbeingDialog(QDialog):
         if role in (Role.LEAD.value, Role.ADMIN.value):
             layout.addWidget(QLabel("Your teams today (only reviewers who share are counted)"))
             layout.addWidget(self.team_label)
-            self.team_label.setText(self._team_text())
+            self._show_team()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
-    def _team_text(self) -> str:
+    def _show_team(self) -> None:
+        """On the demo the figures are on this workstation; on a team backend only the
+        service has them, and gives a lead aggregates alone (asked in the background)."""
         workstation = self.controller.workstation
-        with workstation.replica.sessions() as session:
-            aggregate = team_view(session, workstation.reviewer_id,
-                                  self.controller.ledger.today().date, self.controller.policy)
+        day = self.controller.ledger.today().date
+        if workstation.sync.backend.is_embedded:
+            with workstation.replica.sessions() as session:
+                aggregate = team_view(session, workstation.reviewer_id, day,
+                                      self.controller.policy)
+            self.team_label.setText(self._team_text(aggregate))
+            return
+        self.team_label.setText("Asking the team backend…")
+        self._tasks = TaskRunner(self)
+        self._tasks.run(lambda: workstation.sync.backend.team_wellness(day),
+                        lambda view: self.team_label.setText(self._team_text(view)),
+                        lambda error: self.team_label.setText(
+                            "Your teams' figures need the team backend, which cannot be "
+                            f"reached now ({error})."),
+                        description="team wellness", owner=self)
+
+    @staticmethod
+    def _team_text(aggregate: TeamAggregate | TeamWellness | None) -> str:
         if aggregate is None:
             return "Nobody in your teams shares their figures today."
         if aggregate.suppressed:

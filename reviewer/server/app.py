@@ -153,7 +153,7 @@ def _field(data: Any, key: str, kind: type | tuple[type, ...], *, optional: bool
     value = data.get(key)
     if value is None and optional:
         return None
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
         raise Refusal(400, "bad_request", f"{key} is missing or of the wrong type")
     return value
 
@@ -370,7 +370,8 @@ def _team_wellness(service: Service, link: DirectLink, _data: Any, request: Requ
     return None if view is None else {
         "day": view.day.isoformat(), "reviewers_counted": view.reviewers_counted,
         "suppressed": view.suppressed, "over_budget_count": view.over_budget_count,
-        "median_exposure_s": view.median_exposure_s}
+        "warning_count": view.warning_count, "median_exposure_s": view.median_exposure_s,
+        "median_graphic_queue_s": view.median_graphic_queue_s}
 
 
 def routes() -> list[Route]:

@@ -90,7 +90,9 @@ class TeamWellness:
     reviewers_counted: int
     suppressed: bool
     over_budget_count: int | None
+    warning_count: int | None
     median_exposure_s: float | None
+    median_graphic_queue_s: float | None
 
 
 class BackendLink(Protocol):
@@ -323,7 +325,8 @@ class DirectLink:
                                        graphic_queue_s=r.graphic_queue_s), True, ())
              for r in rows], WellnessPolicy())
         return TeamWellness(day, aggregate.reviewers_counted, aggregate.suppressed,
-                            aggregate.over_budget_count, aggregate.median_exposure_s)
+                            aggregate.over_budget_count, aggregate.warning_count,
+                            aggregate.median_exposure_s, aggregate.median_graphic_queue_s)
 
     def dispose(self) -> None:
         self.database.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from reviewer.store import Database
+from reviewer.sync.service_client import ServiceLink
 from tests.gui.test_queue_view import _rows
 from ui.travel_dialog import TravelDialog
 
@@ -37,22 +37,22 @@ def test_prepare_for_travel_leases_and_downloads_the_cases(qtbot, window, workst
 
 
 def test_status_bar_says_offline_and_when_it_retries(qtbot, window, workstation):
-    online = workstation.backend
-    workstation.backend = Database.open("postgresql+psycopg://nobody@127.0.0.1:1/none",
-                                        migrate=False)
-    workstation.sync.backend = workstation.backend
+    online = workstation.sync.backend
+    # The backend service on a port where nothing listens: the network is gone.
+    workstation.sync.backend = ServiceLink("http://127.0.0.1:1", username="demo",
+                                           password="not needed offline",
+                                           client_id=workstation.client_id)
     try:
         window.start_sync()
         _idle(qtbot, window)
         text = window.sync_label.text()
         assert text.startswith("Offline"), text
         assert "retrying in" in text
-        assert "cannot be reached" in window.sync_label.toolTip()
+        assert "cannot be reached" in window.sync_label.toolTip(), window.sync_label.toolTip()
         # Work goes on: the queue still answers, and a new decision waits in the outbox.
         assert window.queue_model.rowCount() > 0
     finally:
-        workstation.backend.dispose()
-        workstation.backend = online
+        workstation.sync.backend.dispose()
         workstation.sync.backend = online
 
 
