@@ -157,3 +157,61 @@ def test_ingest_into_the_embedded_backend_by_default(tmp_path, capsys):
 def test_ingest_of_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path), "ingest", str(tmp_path / "nope.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_values_postgresql_refuses_cost_their_own_record_only(pg_url, tmp_path, capsys, clock,
+                                                              monkeypatch):
+    """A NUL in text is refused with a reason before PostgreSQL sees it; a value that gets
+    past the checks but not past the database (here a region longer than its column, the
+    check loosened on purpose) fails its batch, which is then written one case at a time."""
+    from reviewer import ingest
+    from reviewer.ingest import load_reports, parse_report, vetting
+
+    seed_backend(pg_url, clock, cases=0)
+    monkeypatch.setitem(ingest.TEXT_LIMITS, "region", 64)
+    lines = [
+        json.dumps(_case("PG-1")),
+        json.dumps(_case("PG-NUL", reported_text="nul \u0000 inside")),
+        json.dumps(_case("PG-2")),
+        json.dumps(_case("PG-LONG", region="R" * 40)),
+        json.dumps(_case("PG-3")),
+    ]
+    path = tmp_path / "intake.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    url = pg_url.render_as_string(hide_password=False)
+    assert main(["--data-dir", str(tmp_path / "admin"), "ingest", str(path),
+                 "--backend", url]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    problems = {int(line.split(":")[1]): line for line in captured.err.splitlines()}
+    assert set(problems) == {2, 4}
+    assert "reported_text contains a NUL character" in problems[2]
+    assert "the backend refused to store this case: value too long for type character " \
+        "varying(16)" in problems[4]
+    assert "loaded 3 cases" in captured.out and "rejected 2" in captured.out
+
+    # The same refusal from PostgreSQL itself: a NUL past the checks (as a bug might let
+    # one through) fails that report only.
+    backend = Database.open(pg_url, migrate=False)
+    try:
+        with backend.sessions() as session:
+            queues = {q.name: q for q in session.scalars(select(Queue))}
+            for queue in queues.values():
+                session.expunge(queue)
+        from reviewer.taxonomy import load_taxonomy
+
+        parsed = [parse_report(_case(ref), queues=queues, taxonomy=load_taxonomy(),
+                               folder=None, vet=vetting(), now=clock.now(),
+                               weights=PriorityWeights())
+                  for ref in ("PG-4", "PG-NUL-2", "PG-5", "PG-1")]
+        parsed[1].case["reported_text"] = "nul \u0000 inside"
+        result = load_reports(backend, parsed)
+        assert result.loaded_refs == ["PG-4", "PG-5"]
+        assert result.skipped_refs == ["PG-1"]
+        assert list(result.failed) == ["PG-NUL-2"]
+        assert "NUL" in result.failed["PG-NUL-2"]
+        with backend.sessions() as session:
+            refs = set(session.scalars(select(Case.external_ref)))
+        assert refs == {"PG-1", "PG-2", "PG-3", "PG-4", "PG-5"}
+    finally:
+        backend.dispose()
