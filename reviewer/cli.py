@@ -458,6 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     team_backend(devices)
     devices.set_defaults(func=cmd_list_devices)
 
+    # Intake tokens for partner tools (reviewer-server's POST /v1/reports).
+    from reviewer.server.tokens import add_intake_token_commands
+
+    add_intake_token_commands(commands, team_backend)
+
     mapping = commands.add_parser("check-dsa-mapping",
                                   help="validate the DSA statement-of-reasons mapping")
     mapping.add_argument("file", nargs="?", help="default: resources/dsa_mapping.toml")
