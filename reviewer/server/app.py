@@ -403,6 +403,15 @@ def routes() -> list[Route]:
     ]
 
 
+async def _not_found(_request: Request, _error: Exception) -> Response:
+    return refusal_response(Refusal(404, "not_found", "there is no such endpoint or record"))
+
+
+async def _not_allowed(_request: Request, _error: Exception) -> Response:
+    return refusal_response(Refusal(405, "method_not_allowed",
+                                    "this endpoint does not take that method"))
+
+
 def create_app(database: Database, taxonomy: Taxonomy, *, clock: Clock | None = None,
                session_ttl: timedelta = sessions.DEFAULT_TTL) -> Starlette:
     """The service's ASGI app over a backend opened as its owner."""
@@ -410,6 +419,7 @@ def create_app(database: Database, taxonomy: Taxonomy, *, clock: Clock | None = 
 
     service = Service(database, taxonomy, clock or SystemClock(), session_ttl)
     service.intake = Intake(service)
-    app = Starlette(routes=[*routes(), *intake_routes()])
+    app = Starlette(routes=[*routes(), *intake_routes()],
+                    exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.service = service
     return app
