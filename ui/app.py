@@ -31,10 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on the embedded demo, sign in as another demo person: demo, "
                              "amara, jonas, lucia (reviewers), mei (auditor), sofia (lead), "
                              "admin")
-    parser.add_argument("--backend", metavar="URL", default=None,
-                        help="sign in to a team backend: host[:port]/database or a "
-                             "postgresql:// URL without a password (remembered for the next "
-                             "start)")
+    parser.add_argument("--backend", metavar="ADDRESS", default=None,
+                        help="sign in through your team's backend service (reviewer-server): "
+                             "its address, e.g. reviews.example.org, reviews.example.org:8443 "
+                             "or https://reviews.example.org (a bare name means https; "
+                             "http:// only for this computer); remembered for the next start")
     parser.add_argument("--policies", type=Path, default=None, metavar="FILE",
                         help="a policy taxonomy file to use instead of the shipped one")
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
@@ -101,6 +102,7 @@ def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[
     from reviewer.enforcement import SEND_HOLD
     from reviewer.media.decode import SafeDecoder
     from reviewer.media.render import Renderer, RenditionCache
+    from reviewer.sync.service_client import InsecureAddress
     from ui.main_window import MainWindow
     from ui.sign_in import remembered_backend
 
@@ -124,7 +126,7 @@ def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[
                                            decision_hold=SEND_HOLD)
         except (TaxonomyError, SchemaVersionError) as error:
             return _cannot_start(args, error)
-        except InsecureBackend as error:  # a remembered or --backend address TLS refuses
+        except (InsecureBackend, InsecureAddress) as error:  # TLS refuses the address
             message, ask = f"Not signed in: {error}.", True
             continue
         except SignInAgain as again:
@@ -154,6 +156,8 @@ def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[
             if session is not None:
                 session.end()
             tasks.wait_for_done(10_000)
+            if session is not None and session.signed_out:
+                end_service_session(workstation, tasks)
             decoder.close()
             workstation.close()
             window.deleteLater()
@@ -290,6 +294,7 @@ class Session:
         self.sign_out_action = None
         self.tls_label = None
         self.sign_in_watch = None
+        self.signed_out = False
 
     def end(self) -> None:
         """The window has closed: its lock and watch must not act on what comes next."""
@@ -299,15 +304,25 @@ class Session:
             self.sign_in_watch.stop()
 
 
+def end_service_session(workstation, tasks, timeout_ms: int = 10_000) -> None:  # type: ignore[no-untyped-def]
+    """After Sign out, once the window's sync has stopped: end the session on the backend
+    service too (in the background, waited for a bounded time; offline it simply runs out
+    by itself)."""
+    sign_out = getattr(getattr(workstation, "link", None), "sign_out", None)
+    if sign_out is not None:
+        tasks.run(sign_out, description="sign out of the backend service")
+        tasks.wait_for_done(timeout_ms)
+
+
 def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-untyped-def]
     """Lock after idle, Sign out, the TLS warning and a refused password, on one window."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QLabel, QMessageBox
 
     from reviewer import secrets
-    from reviewer.store import describe, tls_warning
     from reviewer.sync.engine import Connection
     from ui.lock import PasswordCheck, file_menu, install_lock
+    from ui.sign_in import tls_status
 
     session = Session()
     workstation = window.workstation
@@ -317,16 +332,17 @@ def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-unt
         session.lock = install_lock(window, tasks, password_check=None,
                                     who=f"Signed in as {name} on the demo backend.")
         return session
-    url = signed_in.url
+    where = signed_in.address.shown
     session.lock = install_lock(
         window, tasks, password_check=PasswordCheck(signed_in.password),
-        who=f"Signed in as {signed_in.username} ({describe(url)}).")
+        who=f"Signed in as {signed_in.username} ({where}).")
 
     def sign_out() -> None:
         with contextlib.suppress(secrets.KeyringUnavailable):  # then nothing was remembered
             secrets.forget_password(signed_in.address.key, signed_in.username)
+        session.signed_out = True  # the service's session ends once the window is closed
         session.next_step = SIGN_IN_AGAIN
-        session.message = f"You signed out of {describe(url)}."
+        session.message = f"You signed out of {where}."
         window.close()
 
     menu = file_menu(window)
@@ -338,9 +354,13 @@ def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-unt
     if signed_in.keyring_problem:
         window.statusBar().showMessage(signed_in.keyring_problem, 30_000)
 
-    warning = tls_warning(url)
-    if warning:
-        label = QLabel("⚠ Backend certificate not verified")
+    settings = getattr(workstation, "settings", None)
+    allowed = settings is not None and bool(settings.get("security/allow_unverified_tls"))
+    warning, is_warning = tls_status(signed_in.address, allow_unverified_tls=allowed)
+    if is_warning:
+        label = QLabel("⚠ Backend connection not encrypted"
+                       if signed_in.address.scheme == "http"
+                       else "⚠ Backend certificate not verified")
         label.setObjectName("tlsWarning")
         label.setStyleSheet("color: #7a4f01; font-weight: 600;")
         label.setToolTip(warning)

@@ -1,18 +1,27 @@
-"""Signing in to a team backend: address, user name and password, checked by PostgreSQL.
+"""Signing in to a team backend: the backend service's address, user name and password.
 
-The password is checked in the background (an engine, ``SELECT 1`` as that user: PostgreSQL
-verifies it with SCRAM), then kept in the OS keyring only if the reviewer ticks "remember";
-otherwise it stays in memory. The address and user name, never the password, are
-remembered in the settings file for the next start. A replica that cannot be opened is
-offered a re-sync here too.
+Workstations sign in through the backend service (``reviewer-server``), never to PostgreSQL
+directly. The password is checked in the background by signing in to the service
+(`reviewer.sync.service_client.ServiceLink.sign_in`; the service lets PostgreSQL check it
+with SCRAM) and ending that session at once; then it is kept in the OS keyring only if the
+reviewer ticks "remember", otherwise in memory. The address and user name, never the
+password, are remembered in the settings file for the next start. A replica that cannot be
+opened is offered a re-sync here too.
+
+An address is the service's base URL: ``reviews.example.org`` (https), ``host:port``, or
+``https://…``; plain ``http://`` only to this computer (loopback), or elsewhere with
+``[security] allow_unverified_tls`` (and then with a warning).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
@@ -29,9 +38,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
 from reviewer import secrets
 from reviewer.settings import CoreSettings
@@ -39,14 +45,8 @@ from reviewer.store import (
     BackendLoginFailed,
     BackendUnavailable,
     DataPaths,
-    InsecureBackend,
-    is_remote,
-    make_engine,
-    normalise_url,
-    talking_to,
-    tls_policy,
-    tls_warning,
 )
+from reviewer.sync.service_client import InsecureAddress, ServiceLink, check_address
 from ui.form_feedback import inline_error, submit_on_ctrl_enter
 from ui.tasks import TaskRunner
 
@@ -54,10 +54,20 @@ ADDRESS_SETTING = "backend/address"
 USERNAME_SETTING = "backend/username"
 REMEMBER_SETTING = "backend/remember_password"
 NO_KEYRING = "No system keyring on this computer: you will be asked each time"
-ADDRESS_EXAMPLE = "db.example.org/reviews"
-_SHORT_ADDRESS = re.compile(
-    r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^/:\s\[\]@?]+)(?::(?P<port>[0-9]+))?/(?P<database>[^/\s?]+)$"
-)
+ADDRESS_EXAMPLE = "reviews.example.org"
+NOT_POSTGRESQL = ("Workstations sign in through the backend service (reviewer-server), not to "
+                  "PostgreSQL directly: ask your admin for its address, e.g. "
+                  "https://reviews.example.org")
+VERIFIED_LINE = "Encrypted connection; the service's certificate is verified."
+LOOPBACK_LINE = "Connection on this computer: nothing crosses the network."
+_FORMS = (f"{ADDRESS_EXAMPLE}, {ADDRESS_EXAMPLE}:8443 or https://{ADDRESS_EXAMPLE}")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?$")
+_PATH = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_CHECK_CLIENT_PREFIX = "sign-in-check-"
+"""The client id of the dialog's password check (its session is ended at once); the
+workstation's own id lives in its replica, which is opened only after signing in."""
 
 
 class AddressProblem(ValueError):
@@ -66,91 +76,153 @@ class AddressProblem(ValueError):
 
 @dataclass(frozen=True)
 class BackendAddress:
-    """A team backend's address with no user name and no password in it."""
+    """The backend service's address with no user name and no password in it."""
 
-    url: URL
+    url: str
+    """The canonical base URL: ``https://host[:port][/path]``, lower-case host, no default
+    port, no trailing slash (``http://`` only as typed)."""
     username: str | None = None
-    """The user name the address itself named (``postgresql://alice@host/db``), if any."""
+    """The user name the address itself named (``amara@reviews.example.org``), if any."""
 
     @property
     def key(self) -> str:
         """The canonical text: what the settings file and the keyring entry are filed under."""
-        return self.url.render_as_string(hide_password=False)
+        return self.url
 
-    def for_user(self, username: str, password: str | None = None) -> URL:
-        url = self.url.set(username=username)
-        return url if password is None else url.set(password=password)
+    @property
+    def scheme(self) -> str:
+        return self.url.split("://", 1)[0]
+
+    @property
+    def host(self) -> str:
+        rest = self.url.split("://", 1)[1].split("/", 1)[0]
+        if rest.startswith("["):
+            return rest[1:rest.index("]")]
+        return rest.rsplit(":", 1)[0] if ":" in rest else rest
+
+    @property
+    def on_this_computer(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def shown(self) -> str:
+        """For messages: ``reviews.example.org:8443``; a plain-http address keeps its
+        ``http://`` so that it is never taken for an encrypted one."""
+        return self.url.removeprefix("https://")
 
 
 def parse_backend_address(value: str) -> BackendAddress:
-    """``host[:port]/database`` or a ``postgresql://`` URL without a password."""
+    """``host``, ``host:port``, ``https://host[:port][/path]`` or ``http://…``; a bare
+    host means https. Never with a password in it; never a ``postgresql://`` URL."""
     value = value.strip()
     if not value:
-        raise AddressProblem(f"Enter the backend's address, for example {ADDRESS_EXAMPLE}.")
-    if "://" in value:
-        try:
-            url = make_url(value)
-        except ArgumentError:
-            raise AddressProblem(
-                f"This address cannot be read. Write it as {ADDRESS_EXAMPLE} or "
-                f"postgresql://{ADDRESS_EXAMPLE}.") from None
-        if url.get_backend_name() not in ("postgresql", "postgres"):
-            raise AddressProblem("A team backend is a PostgreSQL database: its address starts "
-                                 "with postgresql:// (or leave the prefix out).")
-        if url.password is not None:
+        raise AddressProblem("Enter the backend service's address, for example "
+                             f"{ADDRESS_EXAMPLE}.")
+    scheme, separator, rest = value.partition("://")
+    if not separator:
+        scheme, rest = "https", value
+    scheme = scheme.lower()
+    if scheme.startswith("postgres"):
+        raise AddressProblem(f"{NOT_POSTGRESQL}.")
+    if scheme not in _DEFAULT_PORTS:
+        raise AddressProblem("A backend service address starts with https:// (or leave the "
+                             f"prefix out), for example https://{ADDRESS_EXAMPLE}.")
+    if "?" in rest or "#" in rest:
+        raise AddressProblem("Leave out everything from the ? or # on: the address is only "
+                             f"the service's, for example https://{ADDRESS_EXAMPLE}.")
+    netloc, _, path = rest.partition("/")
+    username = None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        if ":" in userinfo:
             raise AddressProblem("Leave the password out of the address: type it in the "
                                  "Password field.")
-        if not url.database:
-            raise AddressProblem("Add the database name after a slash, for example "
-                                 f"{ADDRESS_EXAMPLE}.")
-        bare = URL.create("postgresql", host=url.host, port=url.port, database=url.database,
-                          query=url.query)
-        return BackendAddress(bare, url.username or None)
-    match = _SHORT_ADDRESS.match(value)
-    if match is None:
-        if "/" not in value:
-            raise AddressProblem("Add the database name after a slash, for example "
-                                 f"{ADDRESS_EXAMPLE}.")
-        raise AddressProblem(f"Write the address as host/database or host:port/database, for "
-                             f"example {ADDRESS_EXAMPLE}.")
-    port = match["port"]
-    if port is not None and not 0 < int(port) < 65536:
-        raise AddressProblem(f"The port {port} does not exist: ports go from 1 to 65535.")
-    host = match["host"].strip("[]")
-    url = URL.create("postgresql", host=host, port=int(port) if port else None,
-                     database=match["database"])
-    return BackendAddress(url)
+        username = unquote(userinfo) or None
+    host, port = _host_and_port(netloc)
+    path = path.strip("/")
+    if path and (not _PATH.match(path) or "//" in path):
+        raise AddressProblem(f"This address cannot be read. Write it as {_FORMS}.")
+    shown_host = f"[{host}]" if ":" in host else host
+    shown_port = f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else ""
+    url = f"{scheme}://{shown_host}{shown_port}" + (f"/{path}" if path else "")
+    return BackendAddress(url, username)
 
 
-def tls_status(address: BackendAddress, *, allow_unverified_tls: bool = False,
-               username: str = "reviewer") -> tuple[str, bool]:
+def _host_and_port(netloc: str) -> tuple[str, int | None]:
+    port_text: str | None
+    if netloc.startswith("["):
+        bracketed = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", netloc)
+        if bracketed is None:
+            raise AddressProblem(f"This address cannot be read. Write it as {_FORMS}.")
+        try:
+            host = str(ipaddress.IPv6Address(bracketed[1]))
+        except ValueError:
+            raise AddressProblem(f"{bracketed[1]} is not an IPv6 address.") from None
+        port_text = bracketed[2]
+    elif netloc.count(":") > 1:
+        raise AddressProblem("Put an IPv6 address in brackets, for example "
+                             "[2001:db8::5]:8443.")
+    else:
+        host, colon, after = netloc.partition(":")
+        port_text = after if colon else None
+        if not host:
+            raise AddressProblem(f"Name the service's computer, for example {ADDRESS_EXAMPLE}.")
+        if not _HOST_NAME.match(host):
+            raise AddressProblem(f"This address cannot be read. Write it as {_FORMS}.")
+        host = host.lower().rstrip(".")
+    if port_text is None:
+        return host, None
+    if not re.fullmatch(r"[0-9]{1,6}", port_text):
+        raise AddressProblem(f"The port must be a number, as in {ADDRESS_EXAMPLE}:8443.")
+    if not 0 < int(port_text) < 65536:
+        raise AddressProblem(f"The port {port_text} does not exist: ports go from 1 to 65535.")
+    return host, int(port_text)
+
+
+def tls_status(address: BackendAddress, *, allow_unverified_tls: bool = False
+               ) -> tuple[str, bool]:
     """The TLS line of the dialog: (text, is_a_warning)."""
-    url = address.for_user(username or "reviewer")
     try:
-        tls_policy(normalise_url(url), allow_unverified_tls=allow_unverified_tls)
-    except InsecureBackend as refused:
+        check_address(address.url, allow_unverified_tls=allow_unverified_tls)
+    except InsecureAddress as refused:
         return f"Refused: {refused}.", True
-    warning = tls_warning(url)
-    if warning:
-        return warning, True
-    if not is_remote(url):
-        return "Connection on this computer: nothing crosses the network.", False
-    return ("Encrypted connection; the server's certificate is verified "
-            "(sslmode=verify-full)."), False
+    if address.on_this_computer:
+        return LOOPBACK_LINE, False
+    if address.scheme == "http":
+        return (f"The connection to {address.url} is not encrypted (plain http://, allowed by "
+                "[security] allow_unverified_tls): anyone on the network could read your "
+                "password and the cases. Ask an admin for the service's https:// address."
+                ), True
+    if allow_unverified_tls:
+        return ("The connection is encrypted but does not verify the service's certificate "
+                "([security] allow_unverified_tls is on): someone on the network could pose "
+                "as the service and read or change case data. Ask an admin for the service's "
+                "CA certificate and remove 'allow_unverified_tls' from the settings."), True
+    return VERIFIED_LINE, False
 
 
-def check_password(url: URL, *, allow_unverified_tls: bool = False) -> None:
-    """Connect as the user in ``url`` and run ``SELECT 1``: PostgreSQL checks the password.
+def check_password(address: BackendAddress, username: str, password: str, *,
+                   allow_unverified_tls: bool = False) -> None:
+    """Sign in to the backend service (it lets PostgreSQL check the password), then end that
+    session again: the workstation signs in for itself once it is open.
 
-    Raises BackendLoginFailed (refused), BackendUnavailable (not reached) or
-    InsecureBackend (a remote address without certificate verification, not allowed).
+    Raises BackendLoginFailed (refused), BackendUnavailable (not reached, or its
+    certificate could not be verified) or InsecureAddress (plain http to another computer,
+    not allowed), before the password leaves this computer in the last case.
     """
-    engine = make_engine(url, allow_unverified_tls=allow_unverified_tls)
+    link = ServiceLink(address.url, username=username, password=password,
+                       client_id=f"{_CHECK_CLIENT_PREFIX}{uuid.uuid4()}",
+                       allow_unverified_tls=allow_unverified_tls)
     try:
-        with talking_to(url), engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        link.sign_in()
+        link.sign_out()
     finally:
-        engine.dispose()
+        link.dispose()
 
 
 def remember_in_keyring(address: BackendAddress, username: str, password: str,
@@ -182,9 +254,10 @@ class SignedIn:
     keyring_problem: str | None = None
 
     @property
-    def url(self) -> URL:
-        """The backend URL without the password (it goes to Workstation.open separately)."""
-        return self.address.for_user(self.username)
+    def url(self) -> str:
+        """The backend service's base URL (the password goes to Workstation.open
+        separately)."""
+        return self.address.url
 
 
 def remembered_backend(settings: QSettings) -> tuple[str, str]:
@@ -216,7 +289,8 @@ class SignInDialog(QDialog):
                                          .get("security/allow_unverified_tls"))
         remembered_address, remembered_user = remembered_backend(settings)
 
-        intro = QLabel("Sign in with the user name and password your lead or admin gave you.")
+        intro = QLabel("Sign in to your team's backend service with the address, user name "
+                       "and password your lead or admin gave you.")
         intro.setWordWrap(True)
         self.message = QLabel(message)
         self.message.setObjectName("signInMessage")
@@ -225,8 +299,12 @@ class SignInDialog(QDialog):
         self.message.setStyleSheet("font-weight: 600;")
         self.message.setVisible(bool(message))
         self.address_edit = QLineEdit(address or remembered_address)
-        self.address_edit.setPlaceholderText(f"{ADDRESS_EXAMPLE} or postgresql://…")
-        self.address_edit.setAccessibleName("Backend address")
+        self.address_edit.setPlaceholderText(f"{ADDRESS_EXAMPLE} or https://{ADDRESS_EXAMPLE}:8443")
+        self.address_edit.setAccessibleName("Backend service address")
+        self.address_edit.setToolTip(
+            "The address of your team's backend service (reviewer-server), as your admin "
+            "gave it: a bare name means https://. Plain http:// only for a service on this "
+            "computer.")
         self.user_edit = QLineEdit(username or remembered_user)
         self.user_edit.setAccessibleName("User name")
         self.password_edit = QLineEdit()
@@ -252,7 +330,7 @@ class SignInDialog(QDialog):
         self.tls_label.setTextFormat(Qt.TextFormat.PlainText)
 
         form = QFormLayout()
-        form.addRow(_buddy("Backend &address", self.address_edit), self.address_edit)
+        form.addRow(_buddy("Backend &service", self.address_edit), self.address_edit)
         form.addRow("", self.tls_label)
         form.addRow(_buddy("&User name", self.user_edit), self.user_edit)
         form.addRow(_buddy("&Password", self.password_edit), self.password_edit)
@@ -264,7 +342,7 @@ class SignInDialog(QDialog):
         self.busy.setRange(0, 0)  # indeterminate: we cannot know how long the server takes
         self.busy.setTextVisible(False)
         self.busy.setMaximumHeight(8)
-        self.busy_label = QLabel("Checking your password with the backend…")
+        self.busy_label = QLabel("Checking your password with the backend service…")
         self.busy_label.setObjectName("muted")
         busy_row = QHBoxLayout()
         busy_row.addWidget(self.busy_label)
@@ -299,7 +377,6 @@ class SignInDialog(QDialog):
         self.setMinimumWidth(560)
 
         self.address_edit.textChanged.connect(self._update_tls)
-        self.user_edit.textChanged.connect(self._update_tls)
         self._update_tls()
         for edit in (self.address_edit, self.user_edit, self.password_edit):
             if not edit.text():
@@ -313,12 +390,15 @@ class SignInDialog(QDialog):
     def _update_tls(self) -> None:
         try:
             address = parse_backend_address(self.address_edit.text())
-        except AddressProblem:
-            self.tls_label.setText("")
-            self.tls_label.hide()
-            return
-        line, warning = tls_status(address, allow_unverified_tls=self.allow_unverified_tls,
-                                   username=self.user_edit.text().strip())
+        except AddressProblem as problem:
+            if str(problem).startswith(NOT_POSTGRESQL):  # worth saying while it is typed
+                line, warning = str(problem).rstrip("."), True
+            else:
+                self.tls_label.setText("")
+                self.tls_label.hide()
+                return
+        else:
+            line, warning = tls_status(address, allow_unverified_tls=self.allow_unverified_tls)
         self.tls_label.setText(("⚠ " if warning else "✓ ") + line)
         self.tls_label.setStyleSheet("color: #7a4f01; font-weight: 600;" if warning
                                      else "color: #1a7f37;")
@@ -365,6 +445,11 @@ class SignInDialog(QDialog):
         if not password:
             self._show_error("Enter your password.", self.password_edit)
             return None
+        try:  # refused here, before the password goes anywhere
+            check_address(address.url, allow_unverified_tls=self.allow_unverified_tls)
+        except InsecureAddress as refused:
+            self._show_error(f"Not signed in: {refused}.", self.address_edit)
+            return None
         return address, username, password
 
     # -- signing in ------------------------------------------------------------------------
@@ -384,7 +469,7 @@ class SignInDialog(QDialog):
         allow_unverified_tls = self.allow_unverified_tls
 
         def work() -> str | None:
-            check_password(address.for_user(username, password),
+            check_password(address, username, password,
                            allow_unverified_tls=allow_unverified_tls)
             if cancelled.is_set():
                 return None
@@ -411,18 +496,26 @@ class SignInDialog(QDialog):
             return
         if isinstance(error, BackendLoginFailed):
             self.password_edit.clear()
-            said = str(error).split("refused the sign-in:", 1)[-1].replace("FATAL:", "")
-            self._show_error(f"Wrong user name or password; try again. (The backend said: "
-                             f"{' '.join(said.split())}.)", self.password_edit)
+            said = " ".join(str(error).split("refused the sign-in:", 1)[-1].split()).rstrip(".")
+            if said.lower() in ("", "wrong user name or password"):
+                self._show_error("Wrong user name or password; try again.", self.password_edit)
+            else:
+                self._show_error(f"The backend service refused the sign-in: {said}.",
+                                 self.password_edit)
         elif isinstance(error, BackendUnavailable):
             offline = self.has_replica()
-            hint = (" You can work offline on the cases already on this computer; your work "
-                    "is sent when the backend answers again." if offline else
-                    " Check the address and your network connection, then try again.")
+            said = str(error).rstrip(".").removesuffix("; working offline")
+            if "certificate" in said:
+                hint = (" If your team's service uses its own certificate authority, ask your "
+                        "admin for its CA file (set REVIEWER_CA_BUNDLE to it).")
+            else:
+                hint = " Check the address and your network connection, then try again."
+            if offline:
+                hint += (" You can work offline on the cases already on this computer; your "
+                         "work is sent when the backend answers again.")
             self.offline_button.setVisible(offline)
-            said = str(error).rstrip(".")
             self._show_error(f"{said[:1].upper()}{said[1:]}.{hint}", self.address_edit)
-        elif isinstance(error, InsecureBackend):
+        elif isinstance(error, InsecureAddress):
             self._show_error(f"Not signed in: {error}.", self.address_edit)
         else:
             self._show_error(f"Could not sign in: {error}", self.address_edit)

@@ -15,8 +15,10 @@ computer (loopback), unless ``[security] allow_unverified_tls`` is on.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import ssl
 import threading
 import uuid
 from collections.abc import Sequence
@@ -70,6 +72,18 @@ def check_address(url: str, *, allow_unverified_tls: bool = False) -> str:
     return url.rstrip("/")
 
 
+def _ca_bundle() -> ssl.SSLContext | None:
+    """The certificate authorities named by ``REVIEWER_CA_BUNDLE``, if it is set."""
+    path = os.environ.get("REVIEWER_CA_BUNDLE")
+    if not path:
+        return None
+    try:
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as error:
+        raise BackendError(f"REVIEWER_CA_BUNDLE names {path}, which is not a readable CA "
+                           f"certificate file ({error})") from None
+
+
 class ServiceLink:
     """`reviewer.sync.link.BackendLink` over the backend service's HTTP API."""
 
@@ -82,7 +96,7 @@ class ServiceLink:
         self.username = username
         self._password = password
         self.client_id = client_id
-        verify: Any = os.environ.get("REVIEWER_CA_BUNDLE") or True
+        verify: Any = _ca_bundle() or True
         if allow_unverified_tls and self.base_url.startswith("https://"):
             verify = False
         self._http = httpx.Client(base_url=self.base_url, timeout=TIMEOUT, verify=verify,
@@ -111,10 +125,8 @@ class ServiceLink:
 
     def sign_out(self) -> None:
         if self._token is not None:
-            try:
+            with contextlib.suppress(BackendError):  # it runs out by itself soon anyway
                 self._send("DELETE", "/v1/sessions", signed=True, retry=False)
-            except BackendError:
-                pass  # it runs out by itself soon anyway
         self._token = None
 
     def _ensure_token(self) -> None:
@@ -136,6 +148,14 @@ class ServiceLink:
             response = self._http.request(method, path, json=json, params=params,
                                           headers=headers, timeout=timeout or TIMEOUT)
         except httpx.TransportError as error:
+            if isinstance(error, httpx.ConnectError) \
+                    and "CERTIFICATE_VERIFY_FAILED" in str(error):
+                reason = str(error).split("certificate verify failed:", 1)[-1]
+                reason = " ".join(reason.split(" (_ssl.c", 1)[0].split()).rstrip(".")
+                raise BackendUnavailable(
+                    f"the backend service at {self.base_url} cannot be reached safely: the "
+                    f"service's certificate could not be verified ({reason}); working "
+                    "offline") from None
             raise BackendUnavailable(
                 f"the backend service at {self.base_url} cannot be reached "
                 f"({type(error).__name__}); working offline") from None
@@ -261,7 +281,8 @@ class ServiceLink:
             return None
         return TeamWellness(date.fromisoformat(data["day"]), int(data["reviewers_counted"]),
                             bool(data["suppressed"]), data.get("over_budget_count"),
-                            data.get("median_exposure_s"))
+                            data.get("warning_count"), data.get("median_exposure_s"),
+                            data.get("median_graphic_queue_s"))
 
     def dispose(self) -> None:
         self._http.close()

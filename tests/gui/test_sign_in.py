@@ -1,10 +1,12 @@
-"""Signing in to a team backend: PostgreSQL checks the password (a real server), the keyring
-keeps it only when asked, and it is never written anywhere else."""
+"""Signing in to a team backend through its backend service (a real ``reviewer-server`` over
+a real PostgreSQL, which checks the password): the keyring keeps it only when asked, and it
+is never written anywhere else."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -14,18 +16,26 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
 from reviewer import secrets
-from reviewer.store import DataPaths, tls_warning
+from reviewer.clock import ManualClock
+from reviewer.store import DataPaths
 from tests.helpers.keyrings import without_keyring
-from tests.helpers.postgres import pg_url, postgres_server
+from tests.helpers.pg_workstations import create_login, drop_logins, seed_backend
+from tests.helpers.postgres import TEMPLATE, pg_url, postgres_server
+from tests.helpers.service import free_port, running_service
+from tests.helpers.tls_certs import make_ca, make_server_certificate
 from ui.first_run import FirstRunDialog
 from ui.sign_in import (
     ADDRESS_SETTING,
+    LOOPBACK_LINE,
     NO_KEYRING,
+    NOT_POSTGRESQL,
     USERNAME_SETTING,
+    VERIFIED_LINE,
     AddressProblem,
     ReplicaUnreadableBox,
     SignInDialog,
     parse_backend_address,
+    tls_status,
 )
 from ui.tasks import TaskRunner
 
@@ -38,32 +48,39 @@ PASSWORD = "canary-Pa55word-7f3e"
 # -- the address -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("typed", "host", "port", "database", "username"), [
-    ("db.example.org/reviews", "db.example.org", None, "reviews", None),
-    ("db.example.org:6432/reviews", "db.example.org", 6432, "reviews", None),
-    ("[2001:db8::5]:5432/reviews", "2001:db8::5", 5432, "reviews", None),
-    ("  postgresql://amara@db.example.org/reviews  ", "db.example.org", None, "reviews",
-     "amara"),
-    ("postgres://db.example.org:5433/reviews?sslmode=verify-full", "db.example.org", 5433,
-     "reviews", None),
+@pytest.mark.parametrize(("typed", "url", "username"), [
+    ("reviews.example.org", "https://reviews.example.org", None),
+    ("reviews.example.org:8443", "https://reviews.example.org:8443", None),
+    ("  HTTPS://Reviews.Example.ORG:443/  ", "https://reviews.example.org", None),
+    ("https://reviews.example.org/team-a/", "https://reviews.example.org/team-a", None),
+    ("[2001:db8::5]:8443", "https://[2001:db8::5]:8443", None),
+    ("10.0.0.7", "https://10.0.0.7", None),
+    ("http://127.0.0.1:8470", "http://127.0.0.1:8470", None),
+    ("http://localhost:80/", "http://localhost", None),
+    ("http://reviews.example.org:8470", "http://reviews.example.org:8470", None),
+    ("amara@reviews.example.org:8443", "https://reviews.example.org:8443", "amara"),
 ])
-def test_backend_addresses_are_read_in_both_forms(typed, host, port, database, username):
+def test_service_addresses_are_read_and_a_bare_name_means_https(typed, url, username):
     address = parse_backend_address(typed)
-    assert (address.url.host, address.url.port, address.url.database) == (host, port,
-                                                                          database)
+    assert address.url == address.key == url
     assert address.username == username
-    assert address.url.username is None and address.url.password is None
     assert parse_backend_address(address.key).url == address.url  # the remembered form
 
 
 @pytest.mark.parametrize(("typed", "says"), [
-    ("", "Enter the backend's address"),
-    ("db.example.org", "database name after a slash"),
-    ("db.example.org:99999/reviews", "ports go from 1 to 65535"),
-    ("postgresql://amara:hunter2@db.example.org/reviews", "Leave the password out"),
-    ("mysql://db.example.org/reviews", "PostgreSQL"),
-    ("postgresql://db.example.org", "database name"),
-    ("db example/reviews", "host/database"),
+    ("", "Enter the backend service's address"),
+    ("postgresql://amara:hunter2@db.example.org/reviews", re.escape(NOT_POSTGRESQL)),
+    ("postgres://db.example.org:5433/reviews?sslmode=verify-full",
+     "not to PostgreSQL directly"),
+    ("postgresql+psycopg://db.example.org/reviews", "ask your admin for its address"),
+    ("reviews.example.org:99999", "ports go from 1 to 65535"),
+    ("reviews.example.org:https", "port must be a number"),
+    ("https://amara:hunter2@reviews.example.org", "Leave the password out"),
+    ("ftp://reviews.example.org", "starts with https://"),
+    ("https://reviews.example.org/?token=hunter2", "Leave out everything from the"),
+    ("reviews example org", "cannot be read"),
+    ("2001:db8::5", "IPv6 address in brackets"),
+    ("https://", "Name the service's computer"),
 ])
 def test_bad_addresses_are_explained(typed, says):
     with pytest.raises(AddressProblem, match=says) as caught:
@@ -71,22 +88,67 @@ def test_bad_addresses_are_explained(typed, says):
     assert "hunter2" not in str(caught.value)
 
 
-# -- the dialog against a real server ----------------------------------------------------
+def test_the_postgresql_message_sends_people_to_the_service():
+    assert NOT_POSTGRESQL == (
+        "Workstations sign in through the backend service (reviewer-server), not to "
+        "PostgreSQL directly: ask your admin for its address, e.g. "
+        "https://reviews.example.org")
+
+
+@pytest.mark.parametrize(("typed", "allowed", "line", "warning"), [
+    ("reviews.example.org", False, VERIFIED_LINE, False),
+    ("https://localhost:8443", False, LOOPBACK_LINE, False),
+    ("http://127.0.0.1:8470", False, LOOPBACK_LINE, False),
+    ("http://[::1]:8470", True, LOOPBACK_LINE, False),
+    ("http://reviews.example.org", False, "Refused: http://reviews.example.org is not "
+     "encrypted: use https://", True),
+    ("http://reviews.example.org", True, "The connection to http://reviews.example.org is "
+     "not encrypted", True),
+    ("reviews.example.org", True, "The connection is encrypted but does not verify the "
+     "service's certificate", True),
+])
+def test_the_tls_status_of_an_address(typed, allowed, line, warning):
+    text, is_warning = tls_status(parse_backend_address(typed), allow_unverified_tls=allowed)
+    assert text.startswith(line) and is_warning is warning
+    if warning:
+        assert "allow_unverified_tls" in text
+
+
+# -- the dialog against a real service ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def team_backend(postgres_server):
+    """A seeded team backend (PostgreSQL) for this module's tests."""
+    url = postgres_server.create_database(f"reviewer_si_{uuid.uuid4().hex[:12]}",
+                                          template=TEMPLATE)
+    try:
+        seed_backend(url, ManualClock(), cases=6)
+        yield url
+    finally:
+        postgres_server.drop_database(str(url.database))
+
+
+@pytest.fixture(scope="module")
+def service(team_backend) -> str:
+    """The real backend service over it, on this computer: its base URL."""
+    with running_service(team_backend) as base:
+        yield base
 
 
 @pytest.fixture
-def reviewer_role(postgres_server, pg_url):
-    """A login role with a password (SCRAM), as `reviewer-admin create-user` makes one."""
-    name = f"amara_{uuid.uuid4().hex[:8]}"
-    postgres_server.execute(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{PASSWORD}'")
+def reviewer_role(postgres_server, team_backend):
+    """A person's login (a role with a SCRAM password and a reviewer account), as
+    `reviewer-admin create-user` makes one."""
+    name = f"amara_{uuid.uuid4().hex[:8]}"  # login roles belong to the whole server
+    create_login(team_backend, name, role="reviewer", teams=["integrity"], password=PASSWORD)
     yield name
-    postgres_server.execute(f'DROP ROLE IF EXISTS "{name}"')
+    drop_logins(postgres_server.admin_url, [name])
 
 
 @pytest.fixture
-def address(pg_url) -> str:
-    return (f"postgresql:///{pg_url.database}?host={pg_url.query['host']}"
-            if "host" in pg_url.query else f"{pg_url.host}:{pg_url.port}/{pg_url.database}")
+def address(service) -> str:
+    return service
 
 
 @pytest.fixture
@@ -139,7 +201,7 @@ def sign_in(qtbot, dialog: SignInDialog, address: str, username: str, password: 
                                        dialog.busy.isVisible())))
     qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.checking, timeout=30_000)
-    # While the server was asked, the window stayed responsive with a busy indicator and
+    # While the service was asked, the window stayed responsive with a busy indicator and
     # no second submission was possible.
     assert busy_seen and busy_seen[0] == (True, False, True), dialog.error.text()
 
@@ -150,7 +212,7 @@ def files_and_logs_text(root: Path, caplog) -> bytes:
     return b"\n".join(blobs)
 
 
-def test_signing_in_checks_the_password_with_postgresql(
+def test_signing_in_checks_the_password_with_the_backend_service(
         qtbot, settings, data_dir, address, reviewer_role, caplog, tmp_path, no_keyring):
     caplog.set_level(logging.DEBUG)
     dialog = make_dialog(qtbot, settings, data_dir)
@@ -159,7 +221,7 @@ def test_signing_in_checks_the_password_with_postgresql(
     signed_in = dialog.signed_in
     assert signed_in is not None and not signed_in.offline
     assert (signed_in.username, signed_in.password) == (reviewer_role, PASSWORD)
-    assert signed_in.url.password is None and signed_in.url.username == reviewer_role
+    assert signed_in.url == address  # the service's base URL, never a database's
     assert PASSWORD not in repr(signed_in)
     # The address and user name are remembered for the next start; the password is not.
     again = QSettings(str(DataPaths(data_dir).settings), QSettings.Format.IniFormat)
@@ -173,6 +235,36 @@ def test_signing_in_checks_the_password_with_postgresql(
     assert next_time.focusWidget() is next_time.password_edit
 
 
+def service_sessions(team_backend, username: str) -> tuple[int, int]:
+    """(started, still live) service sessions of a person, read as the backend's owner."""
+    from sqlalchemy import func, select
+
+    from reviewer.models import Reviewer, ServiceSession
+    from reviewer.store import Database
+
+    owner = Database.open(team_backend, migrate=False)
+    try:
+        with owner.sessions() as session:
+            mine = select(ServiceSession).where(ServiceSession.reviewer_id.in_(
+                select(Reviewer.id).where(Reviewer.username == username))).subquery()
+            started = session.scalar(select(func.count()).select_from(mine))
+            live = session.scalar(select(func.count()).select_from(mine)
+                                  .where(mine.c.revoked_at.is_(None)))
+    finally:
+        owner.dispose()
+    return int(started or 0), int(live or 0)
+
+
+def test_the_password_check_leaves_no_session_behind(
+        qtbot, settings, data_dir, address, reviewer_role, team_backend, no_keyring):
+    dialog = make_dialog(qtbot, settings, data_dir)
+    sign_in(qtbot, dialog, address, reviewer_role, PASSWORD)
+    assert dialog.signed_in is not None
+    # The service checked the password and started a session, which the dialog ended at
+    # once: the workstation signs in for itself, with its own client id.
+    assert service_sessions(team_backend, reviewer_role) == (1, 0)
+
+
 def test_a_wrong_password_keeps_the_dialog_open_with_the_reason(
         qtbot, settings, data_dir, address, reviewer_role, caplog, tmp_path, no_keyring):
     caplog.set_level(logging.DEBUG)
@@ -180,13 +272,15 @@ def test_a_wrong_password_keeps_the_dialog_open_with_the_reason(
     sign_in(qtbot, dialog, address, reviewer_role, "Wr0ng-guess-canary")
     assert dialog.isVisible() and dialog.signed_in is None
     assert dialog.error.isVisible()
-    assert "Wrong user name or password" in dialog.error.text()
-    assert "password authentication failed" in dialog.error.text()
-    assert "Wr0ng-guess-canary" not in dialog.error.text()
+    assert dialog.error.text() == "Wrong user name or password; try again."
     assert dialog.password_edit.text() == "" and dialog.focusWidget() is dialog.password_edit
     assert not DataPaths(data_dir).settings.exists()  # nothing remembered from a failure
     assert b"Wr0ng-guess-canary" not in files_and_logs_text(tmp_path, caplog)
-    # The second try, with the right password, goes through.
+    # An unknown user gets the same answer (the service does not say which was wrong).
+    sign_in(qtbot, dialog, address, f"nobody_{uuid.uuid4().hex[:6]}", PASSWORD)
+    assert dialog.error.text() == "Wrong user name or password; try again."
+    # The second try, with the right name and password, goes through.
+    dialog.user_edit.setText(reviewer_role)
     dialog.password_edit.setText(PASSWORD)
     qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=30_000)
@@ -195,11 +289,12 @@ def test_a_wrong_password_keeps_the_dialog_open_with_the_reason(
 def test_form_problems_are_shown_next_to_the_form_before_anything_is_sent(
         qtbot, settings, data_dir, no_keyring):
     dialog = make_dialog(qtbot, settings, data_dir)
-    dialog.address_edit.setText("postgresql://amara:hunter2@db.example.org/reviews")
+    dialog.address_edit.setText("https://amara:hunter2@reviews.example.org")
     qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
     assert "Leave the password out" in dialog.error.text() and not dialog.checking
+    assert "hunter2" not in dialog.error.text()
     assert dialog.focusWidget() is dialog.address_edit
-    dialog.address_edit.setText("postgresql://amara@db.example.org/reviews")
+    dialog.address_edit.setText("amara@reviews.example.org")
     dialog.user_edit.setText("jonas")
     dialog.password_edit.setText("x")
     qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
@@ -211,13 +306,31 @@ def test_form_problems_are_shown_next_to_the_form_before_anything_is_sent(
     assert "Enter your password" in dialog.error.text()
 
 
-def test_an_unreachable_backend_offers_offline_work_when_cases_are_here(
-        qtbot, settings, data_dir, tmp_path, no_keyring):
-    nowhere = f"postgresql:///reviews?host={tmp_path / 'no-server-here'}"
+def test_a_postgresql_address_is_answered_with_where_to_sign_in(
+        qtbot, settings, data_dir, no_keyring):
+    typed = "postgresql://amara@db.example.org/reviews"
+    dialog = make_dialog(qtbot, settings, data_dir, address=typed)
+    # Said as soon as it is there (a remembered address from an older version, say) ...
+    assert dialog.tls_label.isVisible()
+    assert dialog.tls_label.text() == f"⚠ {NOT_POSTGRESQL}"
+    # ... and again, as the reason, when signing in is tried: nothing is sent.
+    dialog.user_edit.setText("amara")
+    dialog.password_edit.setText(PASSWORD)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert not dialog.checking and dialog.signed_in is None
+    assert dialog.error.text() == f"{NOT_POSTGRESQL}."
+    assert dialog.focusWidget() is dialog.address_edit
+
+
+def test_an_unreachable_service_offers_offline_work_when_cases_are_here(
+        qtbot, settings, data_dir, no_keyring):
+    nowhere = f"http://127.0.0.1:{free_port()}"
     dialog = make_dialog(qtbot, settings, data_dir)
     sign_in(qtbot, dialog, nowhere, "amara", PASSWORD)
     assert "cannot be reached" in dialog.error.text()
+    assert nowhere in dialog.error.text()
     assert "Check the address and your network" in dialog.error.text()
+    assert "; working offline" not in dialog.error.text()  # it is not, yet
     assert not dialog.offline_button.isVisible()  # no replica: nothing to work on offline
 
     DataPaths(data_dir).ensure().replica.write_bytes(b"an existing replica")
@@ -227,6 +340,7 @@ def test_an_unreachable_backend_offers_offline_work_when_cases_are_here(
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.signed_in is not None and dialog.signed_in.offline
     assert not dialog.signed_in.remember
+    assert dialog.signed_in.url == nowhere
 
 
 def test_remember_ticked_keeps_the_password_in_the_keyring_only(
@@ -240,6 +354,7 @@ def test_remember_ticked_keeps_the_password_in_the_keyring_only(
     signed_in = dialog.signed_in
     assert signed_in is not None and signed_in.remember and signed_in.keyring_problem is None
     assert secrets.load_password(signed_in.address.key, reviewer_role) == PASSWORD
+    assert signed_in.address.key == address  # filed under the service's base URL
     assert PASSWORD.encode() not in files_and_logs_text(tmp_path, caplog)
 
 
@@ -266,8 +381,11 @@ def test_a_remembered_password_signs_in_silently_and_sign_out_forgets_it(
     assert signed_in is not None  # no dialog: the keyring had it
     assert (signed_in.username, signed_in.password, signed_in.address.key) == (
         reviewer_role, PASSWORD, key)
-    # With --backend on the command line the same entry is found.
+    # With --backend on the command line the same entry is found, typed another way too.
     args = build_parser().parse_args(["--data-dir", str(data_dir), "--backend", address])
+    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False) == signed_in
+    other_way = f"{address.upper().replace('HTTP://', 'http://')}/"
+    args = build_parser().parse_args(["--data-dir", str(data_dir), "--backend", other_way])
     assert obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False) == signed_in
     secrets.forget_password(key, reviewer_role)  # what File > Sign out does
     seen = _answer_modal(qtbot, SignInDialog, lambda d: d.reject())
@@ -287,32 +405,89 @@ def test_without_a_keyring_the_dialog_says_it_will_ask_each_time(
 
 def test_the_tls_line_follows_the_address(qtbot, settings, data_dir, no_keyring):
     dialog = make_dialog(qtbot, settings, data_dir)
-    dialog.address_edit.setText("localhost/reviews")
-    assert "on this computer" in dialog.tls_label.text()
-    dialog.address_edit.setText("db.example.org/reviews")
-    assert "certificate is verified" in dialog.tls_label.text()
-    assert dialog.tls_label.text().startswith("✓")
-    unverified = "postgresql://db.example.org/reviews?sslmode=require"
-    dialog.address_edit.setText(unverified)
-    assert dialog.tls_label.text().startswith("⚠ Refused:")
+    dialog.address_edit.setText("http://localhost:8470")
+    assert dialog.tls_label.text() == f"✓ {LOOPBACK_LINE}"
+    dialog.address_edit.setText("reviews.example.org")
+    assert dialog.tls_label.text() == f"✓ {VERIFIED_LINE}"
+    assert dialog.tls_label.text() == "✓ Encrypted connection; the service's certificate is " \
+        "verified."
+    unencrypted = "http://reviews.example.org:8470"
+    dialog.address_edit.setText(unencrypted)
+    assert dialog.tls_label.text().startswith("⚠ Refused: http://reviews.example.org:8470 is "
+                                              "not encrypted")
     assert "allow_unverified_tls" in dialog.tls_label.text()
     dialog.address_edit.setText("not an address")
     assert not dialog.tls_label.isVisible()
-    # Only with the explicit setting is such a backend used, and then with a warning.
+    # Only with the explicit setting is such a service used, and then with a warning.
     data_dir.mkdir(parents=True, exist_ok=True)
     DataPaths(data_dir).settings.write_text("[security]\nallow_unverified_tls = true\n")
-    allowed = make_dialog(qtbot, settings, data_dir, address=unverified)
-    assert allowed.tls_label.text().startswith("⚠ The connection")
-    assert "does not verify the server's certificate" in allowed.tls_label.text()
+    allowed = make_dialog(qtbot, settings, data_dir, address=unencrypted)
+    assert allowed.tls_label.text().startswith(
+        "⚠ The connection to http://reviews.example.org:8470 is not encrypted")
+    allowed.address_edit.setText("reviews.example.org")
+    assert allowed.tls_label.text().startswith("⚠ The connection is encrypted")
+    assert "does not verify the service's certificate" in allowed.tls_label.text()
+    allowed.address_edit.setText("http://127.0.0.1:8470")
+    assert allowed.tls_label.text() == f"✓ {LOOPBACK_LINE}"
 
 
-def test_an_unverified_remote_backend_is_refused_before_any_password_is_sent(
+def test_plain_http_to_another_computer_is_refused_before_any_password_is_sent(
         qtbot, settings, data_dir, no_keyring):
     dialog = make_dialog(qtbot, settings, data_dir)
-    sign_in(qtbot, dialog, "postgresql://db.example.org/reviews?sslmode=require", "amara",
-            PASSWORD)
+    busy: list[bool] = []
+    dialog.tasks.busy_changed.connect(busy.append)
+    dialog.address_edit.setText("http://reviews.example.org")
+    dialog.user_edit.setText("amara")
+    dialog.password_edit.setText(PASSWORD)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    assert dialog.signed_in is None and dialog.isVisible()
+    assert dialog.error.text().startswith("Not signed in: http://reviews.example.org is not "
+                                          "encrypted: use https://")
+    assert busy == [] and dialog.tasks.active == 0  # nothing went to the network
+    # Working offline with it is refused alike: the workstation would not use it.
+    DataPaths(data_dir).ensure().replica.write_bytes(b"an existing replica")
+    dialog.work_offline()
     assert dialog.signed_in is None and "Not signed in" in dialog.error.text()
-    assert "sslmode=require" in dialog.error.text()
+
+
+# -- https with the service's own certificate ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def service_ca(tmp_path_factory) -> Path:
+    return make_ca(tmp_path_factory.mktemp("service-ca"))
+
+
+@pytest.fixture(scope="module")
+def tls_service(team_backend, service_ca, tmp_path_factory) -> str:
+    """The service with its own certificate (signed by ``service_ca``) for this computer."""
+    certificate = make_server_certificate(
+        service_ca, tmp_path_factory.mktemp("service-cert"), "service",
+        common_name="localhost", alt_names=["DNS:localhost", "IP:127.0.0.1"])
+    with running_service(team_backend, ssl_certfile=certificate.cert,
+                         ssl_keyfile=certificate.key) as base:
+        yield base.replace("127.0.0.1", "localhost")
+
+
+def test_over_https_the_services_certificate_is_verified(
+        qtbot, settings, data_dir, tls_service, service_ca, reviewer_role, no_keyring,
+        monkeypatch):
+    for name in ("REVIEWER_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    typed = tls_service.removeprefix("https://")  # as a person types it: https implied
+    dialog = make_dialog(qtbot, settings, data_dir)
+    dialog.address_edit.setText(typed)
+    assert dialog.tls_label.text() == f"✓ {LOOPBACK_LINE}"
+    # Its CA is unknown to this computer: refused, and said in plain words.
+    sign_in(qtbot, dialog, typed, reviewer_role, PASSWORD)
+    assert dialog.signed_in is None
+    said = dialog.error.text()
+    assert "the service's certificate could not be verified" in said
+    assert "REVIEWER_CA_BUNDLE" in said and "_ssl.c" not in said
+    # With the team's CA named, the same sign-in goes through.
+    monkeypatch.setenv("REVIEWER_CA_BUNDLE", str(service_ca))
+    sign_in(qtbot, dialog, typed, reviewer_role, PASSWORD)
+    assert dialog.signed_in is not None and dialog.signed_in.url == tls_service
 
 
 # -- the replica cannot be opened --------------------------------------------------------
@@ -369,18 +544,18 @@ def test_a_damaged_replica_is_resynced_from_the_backend_or_the_app_quits(
 
 
 def test_without_a_keyring_a_replica_that_will_not_open_offers_signing_in_again(
-        qtbot, pg_url, reviewer_role, data_dir, no_keyring):
+        qtbot, data_dir, no_keyring):
     from reviewer.enforcement import SEND_HOLD
     from reviewer.taxonomy import load_taxonomy
     from reviewer.workstation import Workstation
     from ui.app import SignInAgain, build_parser, open_workstation
     from ui.sign_in import SignedIn
 
-    address = parse_backend_address(
-        f"postgresql:///{pg_url.database}?host={pg_url.query['host']}")
-    Workstation.open(data_dir, backend_url=address.for_user(reviewer_role),
-                     password=PASSWORD, username=reviewer_role).close()
-    typo = SignedIn(address, reviewer_role, PASSWORD + "x", remember=False, offline=True)
+    # Opening a workstation does not contact the service: no service needs to run here.
+    address = parse_backend_address(f"http://127.0.0.1:{free_port()}")
+    Workstation.open(data_dir, backend_url=address.url, password=PASSWORD,
+                     username="amara").close()
+    typo = SignedIn(address, "amara", PASSWORD + "x", remember=False, offline=True)
     args = build_parser().parse_args(["--data-dir", str(data_dir)])
     seen = _answer_modal(qtbot, ReplicaUnreadableBox, lambda box: box.sign_in_button.click())
     with pytest.raises(SignInAgain, match="sign in again"):
@@ -443,7 +618,8 @@ def _when_shown(predicate, action) -> list:
 
 
 def test_first_run_team_path_signs_in_opens_the_window_and_signs_out(
-        qtbot, settings, data_dir, address, reviewer_role, no_keyring, caplog, tmp_path):
+        qtbot, settings, data_dir, address, reviewer_role, team_backend, no_keyring, caplog,
+        tmp_path):
     from ui.app import build_parser, run_sessions
     from ui.main_window import MainWindow
 
@@ -460,7 +636,7 @@ def test_first_run_team_path_signs_in_opens_the_window_and_signs_out(
     def in_the_window(window: MainWindow) -> None:
         windows.append(window)
         actions = {a.text().replace("&", ""): a for a in window.findChildren(QAction)}
-        assert window.findChild(QLabel, "tlsWarning") is None  # a local socket: no warning
+        assert window.findChild(QLabel, "tlsWarning") is None  # this computer: no warning
         actions["Lock now"].trigger()
         _when_shown(lambda w: isinstance(w, SignInDialog), after_sign_out)
         actions[f"Sign out ({reviewer_role})"].trigger()
@@ -475,9 +651,11 @@ def test_first_run_team_path_signs_in_opens_the_window_and_signs_out(
     assert run_sessions(QApplication.instance(), args, data_dir, settings, TaskRunner(),
                         team_first=True) == 0
     assert len(windows) == 3, windows
-    assert "signed out" in windows[1]
+    assert windows[1] == f"You signed out of {parse_backend_address(address).shown}."
     assert parse_backend_address(windows[2]) == parse_backend_address(address)
     assert PASSWORD.encode() not in files_and_logs_text(tmp_path, caplog)
+    started, live = service_sessions(team_backend, reviewer_role)
+    assert started >= 2 and live == 0  # the check's, the window's: Sign out ended it too
 
 
 def test_a_wiped_replica_is_explained_once_after_start(qtbot, tmp_path):
@@ -505,33 +683,47 @@ def test_a_wiped_replica_is_explained_once_after_start(qtbot, tmp_path):
         workstation.close()
 
 
-def test_an_unverified_tls_backend_is_warned_about_in_the_status_bar(qtbot, window):
+@pytest.mark.parametrize(("typed", "label"), [
+    ("http://reviews.example.org:8470", "⚠ Backend connection not encrypted"),
+    ("reviews.example.org", "⚠ Backend certificate not verified"),
+])
+def test_an_unverified_or_unencrypted_service_is_warned_about_in_the_status_bar(
+        qtbot, window, typed, label):
     from ui.app import install_session
     from ui.sign_in import SignedIn
 
-    address = parse_backend_address("postgresql://db.example.org/reviews?sslmode=require")
+    address = parse_backend_address(typed)
+    window.workstation.settings.set("security/allow_unverified_tls", True)
     session = install_session(window, window.tasks, SignedIn(address, "amara", PASSWORD, False))
-    label = window.statusBar().findChild(QLabel, "tlsWarning")
-    assert label is session.tls_label and label.isVisible()
-    assert label.text().startswith("⚠") and "not verified" in label.text()
-    assert label.toolTip() == tls_warning(address.for_user("amara"))
-    assert "sslmode=require" in label.toolTip()
+    found = window.statusBar().findChild(QLabel, "tlsWarning")
+    assert found is session.tls_label and found.isVisible()
+    assert found.text() == label
+    assert found.toolTip() == tls_status(address, allow_unverified_tls=True)[0]
+    assert "allow_unverified_tls" in found.toolTip()
+    session.lock.unlock()
+
+
+def test_a_verified_service_gets_no_warning_in_the_status_bar(qtbot, window):
+    from ui.app import install_session
+    from ui.sign_in import SignedIn
+
+    address = parse_backend_address("reviews.example.org")
+    session = install_session(window, window.tasks, SignedIn(address, "amara", PASSWORD, False))
+    assert session.tls_label is None
+    assert window.statusBar().findChild(QLabel, "tlsWarning") is None
     session.lock.unlock()
 
 
 def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
-        qtbot, pg_url, reviewer_role, data_dir, renderer):
-    from reviewer.clock import ManualClock
+        qtbot, service, reviewer_role, data_dir, renderer):
     from reviewer.workstation import Workstation
     from ui.app import SIGN_IN_AGAIN, install_session
     from ui.main_window import MainWindow
     from ui.sign_in import SignedIn
 
-    address = parse_backend_address(
-        f"postgresql:///{pg_url.database}?host={pg_url.query['host']}")
-    workstation = Workstation.open(data_dir, backend_url=address.for_user(reviewer_role),
-                                   password="an old password", username=reviewer_role,
-                                   clock=ManualClock())
+    address = parse_backend_address(service)
+    workstation = Workstation.open(data_dir, backend_url=address.url,
+                                   password="an old password", username=reviewer_role)
     try:
         tasks = TaskRunner()
         window = MainWindow(workstation, tasks, renderer,
@@ -550,7 +742,8 @@ def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
         _answer_modal(qtbot, QMessageBox, sign_in_again)
         window.start_sync()
         qtbot.waitUntil(lambda: session.next_step == SIGN_IN_AGAIN, timeout=30_000)
-        assert "password authentication failed" in asked[0]
+        assert "refused the sign-in: wrong user name or password" in asked[0]
+        assert "an old password" not in asked[0]
         assert not window.isVisible()
         assert "sign in again" in session.message
         tasks.wait_for_done(10_000)
@@ -558,11 +751,16 @@ def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
         workstation.close()
 
 
-def test_a_bad_backend_option_is_one_clear_line_and_exit_code_2(capsys, tmp_path):
+@pytest.mark.parametrize(("typed", "says"), [
+    ("https://amara:hunter2@reviews.example.org", "Leave the password out of the address"),
+    ("postgresql://amara:hunter2@db.example.org/reviews", NOT_POSTGRESQL),
+])
+def test_a_bad_backend_option_is_one_clear_line_and_exit_code_2(capsys, tmp_path, typed,
+                                                                says):
     from ui.app import main
 
-    assert main(["--data-dir", str(tmp_path), "--backend",
-                 "postgresql://amara:hunter2@db.example.org/reviews"]) == 2
+    assert main(["--data-dir", str(tmp_path), "--backend", typed]) == 2
     err = capsys.readouterr().err
-    assert "Leave the password out of the address" in err and "hunter2" not in err
+    assert err.startswith("--backend: ") and err.count("\n") == 1
+    assert says in err and "hunter2" not in err
     assert not any(tmp_path.iterdir())  # nothing was started or written

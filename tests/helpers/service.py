@@ -35,15 +35,22 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_service(url: URL | str, clock: Clock | None = None) -> Iterator[str]:
-    """Serve the backend at ``url`` on 127.0.0.1; yields the service's base URL."""
+def running_service(url: URL | str, clock: Clock | None = None, *,
+                    ssl_certfile: Path | str | None = None,
+                    ssl_keyfile: Path | str | None = None) -> Iterator[str]:
+    """Serve the backend at ``url`` on 127.0.0.1; yields the service's base URL
+    (``https://127.0.0.1:PORT`` with its own certificate, given ``ssl_certfile`` and
+    ``ssl_keyfile``, as ``reviewer-server --tls-cert --tls-key`` serves)."""
     database = Database.open(url, migrate=False)
     app = create_app(database, load_taxonomy(), clock=clock)
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    tls = {} if ssl_certfile is None else {"ssl_certfile": str(ssl_certfile),
+                                           "ssl_keyfile": str(ssl_keyfile)}
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            **tls)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]},
                               daemon=True)
@@ -54,7 +61,7 @@ def running_service(url: URL | str, clock: Clock | None = None) -> Iterator[str]
             raise RuntimeError("the backend service did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)

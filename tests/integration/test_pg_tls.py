@@ -1,6 +1,14 @@
-"""A real PostgreSQL server with TLS (a self-signed CA made with the openssl command): the
-app's default, ``sslmode=verify-full``, connects when it has the CA and the name matches,
-and refuses a server whose certificate is for another name."""
+"""TLS with real servers and a throwaway CA made with the openssl command.
+
+Workstations reach the backend only through the backend service: a `reviewer-server` with
+its own certificate is signed in to and synced with over https when the workstation has the
+CA (``REVIEWER_CA_BUNDLE``), and refused, in plain words about the certificate, when the CA
+is unknown or the certificate names another computer.
+
+Admin tools (``reviewer-admin``, the service itself) still connect to PostgreSQL directly:
+there the default, ``sslmode=verify-full``, connects when it has the CA and the name
+matches, and refuses a server whose certificate is for another name.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +16,27 @@ import os
 import shutil
 import socket
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from reviewer.store import BackendError, Database, InsecureBackend
+from reviewer.store import BackendError, BackendUnavailable, Database, InsecureBackend
+from reviewer.sync.service_client import ServiceLink
+from reviewer.workstation import Workstation
 from tests.helpers import postgres
+from tests.helpers.pg_workstations import (
+    LOGIN_PASSWORD,
+    create_login,
+    decide,
+    drop_logins,
+    seed_backend,
+)
 from tests.helpers.postgres import PASSWORD_ROLE_PASSWORD, ThrowawayServer
+from tests.helpers.service import running_service
+from tests.helpers.tls_certs import ServerCertificate, make_ca, make_server_certificate
 
 HOST = "db.reviewer.test"
 
@@ -138,3 +158,118 @@ def test_unverified_tls_needs_the_setting(tls_server):
     with pytest.raises(InsecureBackend):
         Database.open(url, migrate=False)
     assert _connects(url, allow_unverified_tls=True) is True
+
+
+# -- the workstation's path: the backend service over https ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def service_ca(tmp_path_factory) -> Path:
+    return make_ca(tmp_path_factory.mktemp("service-ca"))
+
+
+@pytest.fixture(scope="module")
+def service_certificate(service_ca, tmp_path_factory) -> ServerCertificate:
+    """The service's own certificate, for this computer's names (as --tls-cert takes it)."""
+    return make_server_certificate(service_ca, tmp_path_factory.mktemp("service-cert"),
+                                   "service", common_name="localhost",
+                                   alt_names=["DNS:localhost", "IP:127.0.0.1"])
+
+
+@pytest.fixture
+def team(pg_url, postgres_server, clock):
+    """A seeded team backend and a person's login on it."""
+    seed_backend(pg_url, clock, cases=12)
+    name = f"tina_{uuid.uuid4().hex[:8]}"  # login roles belong to the whole server
+    create_login(pg_url, name, role="reviewer", teams=["integrity"])
+    yield name
+    drop_logins(postgres_server.admin_url, [name])
+
+
+@pytest.fixture
+def no_system_ca(monkeypatch):
+    """Only the CA a test names is trusted (no SSL_CERT_FILE or SSL_CERT_DIR of the run)."""
+    for name in ("REVIEWER_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_a_workstation_signs_in_and_syncs_over_https_with_the_services_ca(
+        pg_url, clock, team, service_ca, service_certificate, no_system_ca, tmp_path):
+    no_system_ca.setenv("REVIEWER_CA_BUNDLE", str(service_ca))
+    with running_service(pg_url, ssl_certfile=service_certificate.cert,
+                         ssl_keyfile=service_certificate.key) as base:
+        assert base.startswith("https://127.0.0.1:")
+        workstation = Workstation.open(tmp_path / "ws", backend_url=base, username=team,
+                                       password=LOGIN_PASSWORD, clock=clock)
+        try:
+            assert isinstance(workstation.link, ServiceLink)
+            first = workstation.synchronise()
+            assert first.pulled_rows > 0 and workstation.queues()
+            lease = workstation.get_next_case()
+            assert lease is not None
+            decide(workstation, lease.case_id)
+            assert workstation.synchronise().pushed == 1
+        finally:
+            workstation.close()
+        # The same over the name "localhost": the certificate names it too.
+        link = ServiceLink(base.replace("127.0.0.1", "localhost"), username=team,
+                           password=LOGIN_PASSWORD, client_id="tls-test-localhost")
+        try:
+            link.sign_in()
+            assert link.role == "reviewer"
+        finally:
+            link.sign_out()
+            link.dispose()
+
+
+def test_a_service_signed_by_an_unknown_ca_is_refused_with_a_plain_reason(
+        pg_url, clock, team, service_certificate, no_system_ca, tmp_path):
+    other_ca = make_ca(tmp_path / "other-ca", "Someone Else")
+    with running_service(pg_url, ssl_certfile=service_certificate.cert,
+                         ssl_keyfile=service_certificate.key) as base:
+        for trusted in (None, other_ca):  # the system's authorities; another CA
+            if trusted is None:
+                no_system_ca.delenv("REVIEWER_CA_BUNDLE", raising=False)
+            else:
+                no_system_ca.setenv("REVIEWER_CA_BUNDLE", str(trusted))
+            link = ServiceLink(base, username=team, password=LOGIN_PASSWORD,
+                               client_id="tls-test-unknown-ca")
+            try:
+                with pytest.raises(BackendUnavailable) as caught:
+                    link.sign_in()
+            finally:
+                link.dispose()
+            message = str(caught.value)
+            assert "the service's certificate could not be verified" in message
+            assert "unable to get local issuer certificate" in message \
+                or "self-signed certificate" in message, message
+            assert base in message and "_ssl.c" not in message
+            assert LOGIN_PASSWORD not in message
+        # A workstation keeps working offline and says why in its sync status.
+        workstation = Workstation.open(tmp_path / "ws", backend_url=base, username=team,
+                                       password=LOGIN_PASSWORD, clock=clock)
+        try:
+            with pytest.raises(BackendUnavailable, match="certificate could not be verified"):
+                workstation.synchronise()
+            assert "certificate could not be verified" in workstation.sync.status().last_error
+        finally:
+            workstation.close()
+
+
+def test_a_service_certificate_for_another_name_is_refused(
+        pg_url, team, service_ca, no_system_ca, tmp_path):
+    elsewhere = make_server_certificate(service_ca, tmp_path, "elsewhere",
+                                        common_name="reviews.example.org",
+                                        alt_names=["DNS:reviews.example.org"])
+    no_system_ca.setenv("REVIEWER_CA_BUNDLE", str(service_ca))
+    with running_service(pg_url, ssl_certfile=elsewhere.cert,
+                         ssl_keyfile=elsewhere.key) as base:
+        link = ServiceLink(base, username=team, password=LOGIN_PASSWORD,
+                           client_id="tls-test-other-name")
+        try:
+            with pytest.raises(BackendUnavailable,
+                               match=r"certificate could not be verified.*mismatch"):
+                link.sign_in()
+        finally:
+            link.dispose()

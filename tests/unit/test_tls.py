@@ -1,14 +1,110 @@
-"""The TLS policy for a team backend: a remote server's certificate is verified unless an
-admin explicitly allows otherwise, and then the window warns."""
+"""The TLS policy for a team backend.
+
+Workstations: the backend service's address is https (its certificate verified), plain
+http only on this computer unless an admin explicitly allows it, and a password is never
+sent to an address that is refused. Admin tools connecting to PostgreSQL directly: a remote
+server's certificate is verified (``sslmode=verify-full``) unless explicitly allowed
+otherwise, and then with a warning."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from reviewer.settings import CoreSettings
-from reviewer.store import InsecureBackend, make_engine, tls_policy, tls_warning
+from reviewer.store import (
+    BackendError,
+    BackendUnavailable,
+    InsecureBackend,
+    make_engine,
+    tls_policy,
+    tls_warning,
+)
+from reviewer.sync.service_client import InsecureAddress, ServiceLink, check_address
 from reviewer.workstation import Workstation
+
+PASSWORD = "canary-tls-Pa55word"
+
+
+# -- the workstation: the backend service's address ------------------------------------
+
+
+def _recording_transport(sent: list[httpx.Request]) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(401, json={"error": "unauthorized", "message": "no"})
+
+    return httpx.MockTransport(answer)
+
+
+@pytest.mark.parametrize("address", [
+    "http://reviews.example.org", "http://reviews.example.org:8470/", "http://10.1.2.3:8470",
+    "http://[2001:db8::5]:8470", "http://127.0.0.1.example.org"])
+def test_plain_http_to_another_computer_is_refused_before_any_password_is_sent(address):
+    with pytest.raises(InsecureAddress) as caught:
+        check_address(address)
+    assert "not encrypted" in str(caught.value) and "https://" in str(caught.value)
+    assert "allow_unverified_tls" in str(caught.value)
+    sent: list[httpx.Request] = []
+    with pytest.raises(InsecureAddress):
+        ServiceLink(address, username="amara", password=PASSWORD, client_id="c1",
+                    transport=_recording_transport(sent))
+    assert sent == []  # refused before a connection, let alone a password
+    # Only the explicit setting accepts it (the sign-in window then warns).
+    assert check_address(address, allow_unverified_tls=True) == address.rstrip("/")
+
+
+@pytest.mark.parametrize("address", [
+    "http://127.0.0.1:8470", "http://localhost:8470", "http://[::1]:8470",
+    "https://reviews.example.org", "https://reviews.example.org:8443/"])
+def test_https_and_plain_http_on_this_computer_are_accepted(address):
+    assert check_address(address) == address.rstrip("/")
+
+
+@pytest.mark.parametrize("address", ["postgresql://db.example.org/reviews",
+                                     "reviews.example.org", "ftp://reviews.example.org"])
+def test_anything_but_an_http_address_is_not_a_service_address(address):
+    with pytest.raises(InsecureAddress, match="not a backend service address"):
+        check_address(address)
+
+
+def test_an_unverifiable_certificate_is_said_in_plain_words():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed "
+            "certificate in certificate chain (_ssl.c:1000)", request=request)
+
+    link = ServiceLink("https://reviews.example.org", username="amara", password=PASSWORD,
+                       client_id="c1", transport=httpx.MockTransport(refuse))
+    with pytest.raises(BackendUnavailable) as caught:
+        link.sign_in()
+    message = str(caught.value)
+    assert "https://reviews.example.org" in message
+    assert ("the service's certificate could not be verified (self-signed certificate in "
+            "certificate chain)") in message
+    assert "_ssl.c" not in message and "SSL:" not in message and PASSWORD not in message
+
+
+def test_other_connection_failures_stay_cannot_be_reached():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    link = ServiceLink("https://reviews.example.org", username="amara", password=PASSWORD,
+                       client_id="c1", transport=httpx.MockTransport(refuse))
+    with pytest.raises(BackendUnavailable, match="cannot be reached") as caught:
+        link.sign_in()
+    assert "certificate" not in str(caught.value)
+
+
+def test_a_ca_bundle_that_cannot_be_read_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_CA_BUNDLE", str(tmp_path / "missing-ca.crt"))
+    with pytest.raises(BackendError, match=r"REVIEWER_CA_BUNDLE names .*missing-ca\.crt"):
+        ServiceLink("https://reviews.example.org", username="amara", password=PASSWORD,
+                    client_id="c1")
+
+
+# -- admin tools: PostgreSQL directly ---------------------------------------------------
 
 
 def _query(url):
