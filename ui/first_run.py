@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 TEAM_BACKEND_HELP = (
-    "Sign in with the backend address, user name and password your lead or admin gave you "
-    "(they set up the shared PostgreSQL backend with <tt>reviewer-admin init-backend</tt> "
-    "and your account with <tt>reviewer-admin create-user</tt>; see the README)."
+    "Sign in with the backend service's address, user name and password your lead or admin "
+    "gave you (they run the team's <tt>reviewer-server</tt> and make your account with "
+    "<tt>reviewer-admin create-user</tt>; see the README)."
 )
 DEMO_HELP = (
     "A synthetic week of a Trust & Safety team, made up by the app (no real material). "
