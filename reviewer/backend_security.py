@@ -32,10 +32,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session
 
-from reviewer.models import Case, LeaseEvent, Reviewer, Team, TeamMembership, utcnow
+from reviewer.models import (
+    Case,
+    LeaseEvent,
+    Reviewer,
+    ServiceSession,
+    Team,
+    TeamMembership,
+    utcnow,
+)
 from reviewer.vocabulary import CaseStatus
 
 GROUP_ROLES = {
@@ -264,8 +272,9 @@ CREATE OR REPLACE FUNCTION rw_reveal_original(p_review uuid, p_version bigint) R
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 -- Once an auditor's blind review is in, row security lets them read the original decision;
 -- giving it this push's change version makes their next pull fetch it (it is older than
--- their cursor otherwise). Only for the caller's own review, and only with the version this
--- transaction just took from the change counter.
+-- their cursor otherwise). Only for the caller's own review (the owner's: for the review the
+-- backend service just stored for its auditor), and only with the version this transaction
+-- just took from the change counter.
 DECLARE
     changed integer;
 BEGIN
@@ -276,7 +285,8 @@ BEGIN
     -- the decision and those it corrected (a replica needs the decisions it points to)
     WITH RECURSIVE chain(id) AS (
         SELECT r.decision_id FROM public.qa_review r
-        WHERE r.id = p_review AND r.auditor_id = public.rw_me()
+        WHERE r.id = p_review AND (r.auditor_id = public.rw_me()
+                                   OR pg_has_role(session_user, '{owner}', 'USAGE'))
         UNION
         SELECT d.supersedes_id FROM public.decision d JOIN chain ON d.id = chain.id
         WHERE d.supersedes_id IS NOT NULL)
@@ -595,9 +605,8 @@ def apply_row_security(connection: Connection, *,
     run = connection.exec_driver_sql
     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SECURITY_LOCK})
     owner = connection.execute(text("SELECT current_user")).scalar_one()
-    fingerprint = _fingerprint(connection, owner, severe)
-    if _applied_fingerprint(connection) == fingerprint:
-        return
+    # Checked every time, even when the setup is up to date: a person's account named after
+    # the owner would let whoever knows its password sign in to the service as the owner.
     app_login = connection.execute(text(
         "SELECT count(*) > 0 FROM reviewer WHERE username = current_user"
     )).scalar_one() if connection.execute(text(
@@ -606,6 +615,9 @@ def apply_row_security(connection: Connection, *,
         raise UserAdminError(
             f"the owner role {owner} is also a person's account: the table owner must be a "
             "dedicated role that nobody signs in to the app with")
+    fingerprint = _fingerprint(connection, owner, severe)
+    if _applied_fingerprint(connection) == fingerprint:
+        return
     for group in ALL_GROUPS:
         run(f"""DO $$ BEGIN
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN
@@ -926,7 +938,7 @@ def disable_user(connection: Connection, name: str, *, commit: Callable[[], None
     try:
         if has_role:
             connection.exec_driver_sql(f'ALTER ROLE "{name}" NOLOGIN')
-        released = 0
+        released = tokens = 0
         if reviewer is not None:
             cases = session.scalars(
                 select(Case).where(Case.lease_holder_id == reviewer.id,
@@ -947,6 +959,12 @@ def disable_user(connection: Connection, name: str, *, commit: Callable[[], None
                                        reason="account disabled", at=now,
                                        change_version=version))
             released = len(cases)
+            # Their sessions with the backend service end now too (every request checks
+            # the account anyway; an ended token stays ended if the account is enabled).
+            tokens = session.execute(
+                update(ServiceSession).where(ServiceSession.reviewer_id == reviewer.id,
+                                             ServiceSession.revoked_at.is_(None))
+                .values(revoked_at=now)).rowcount or 0
             session.flush()
     except Exception as error:
         refused = _not_permitted(error)
@@ -968,4 +986,4 @@ def disable_user(connection: Connection, name: str, *, commit: Callable[[], None
             f"{name} can no longer sign in and sees nothing, but their open sessions could "
             "not be ended: grant pg_signal_backend to the owner role") from error
     commit()
-    return DisableReport(sessions_ended=int(ended), leases_released=released)
+    return DisableReport(sessions_ended=int(ended) + tokens, leases_released=released)

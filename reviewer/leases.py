@@ -88,11 +88,12 @@ def expire_leases(session: Session, now: datetime) -> int:
 
 
 def workable_queue_ids(session: Session, reviewer_id: uuid.UUID) -> list[uuid.UUID] | None:
-    """The queues a reviewer may take cases from (None: all, for leads and admins)."""
+    """The queues a reviewer may take cases from: their teams' (a lead's too; None: all,
+    for admins)."""
     reviewer = session.get(Reviewer, reviewer_id)
     if reviewer is None or not reviewer.active:
         raise LeaseError("this reviewer account is not active on the backend")
-    if reviewer.role in (Role.LEAD.value, Role.ADMIN.value):
+    if reviewer.role == Role.ADMIN.value:
         return None
     teams = select(TeamMembership.team_code).where(TeamMembership.reviewer_id == reviewer_id)
     return list(session.scalars(select(Queue.id).where(Queue.team_code.in_(teams))))

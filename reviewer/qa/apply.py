@@ -45,6 +45,9 @@ from reviewer.sync.payload import (
 from reviewer.vocabulary import Role
 
 SAMPLER_ROLES = (Role.AUDITOR.value, Role.LEAD.value, Role.ADMIN.value)
+NOT_ON_ITS_CASE = "a sampled decision is not on the backend, or not on its case"
+"""One answer for a decision that does not exist and one on another case (another team's,
+say), so that nobody learns decision ids by drawing samples that name them."""
 
 
 def apply_qa_review(session: Session, payload: dict[str, Any], version: int,
@@ -146,7 +149,7 @@ def apply_qa_samples(session: Session, payload: dict[str, Any], version: int,
         decision_id = optional_payload_id(row, "decision_id")
         decision = session.get(Decision, decision_id) if decision_id is not None else None
         if decision_id is not None and decision is None:
-            raise MutationRejected("a sampled decision is not on the backend")
+            raise MutationRejected(NOT_ON_ITS_CASE)
         case_id = payload_id(row, "case_id")
         auditor_id = payload_id(row, "auditor_id")
         if actor is not None:
@@ -178,9 +181,9 @@ def _check_sample_row(session: Session, actor: Any, drawer: Reviewer, case_id: u
     if case is None:
         raise MutationRejected("a sampled case is not on the backend")
     if decision is not None and decision.case_id != case_id:
-        raise MutationRejected("a sampled decision is not on its case")
-    if not actor.works_queue(case.queue_id):
-        raise MutationRejected("a sampled case is not in your teams' queues")
+        raise MutationRejected(NOT_ON_ITS_CASE)  # the same words: no probing
+    if not actor.works_queue(case.queue_id):  # answered as for no case: no probing
+        raise MutationRejected("a sampled case is not on the backend")
     if drawer.role == Role.AUDITOR.value and auditor_id != drawer.id:
         raise MutationRejected("an auditor draws samples only for themselves")
     auditor = session.get(Reviewer, auditor_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -114,16 +115,48 @@ def translate(error: BaseException) -> Refusal:
     return Refusal(500, "internal", "the service failed on this request; it is logged")
 
 
+MAX_DEPTH = 64
+"""The deepest nesting of arrays and objects a body may have (a push is four levels deep
+plus an audit entry's details). Deeper bodies are refused before any code walks them: the
+payload's digest and the JSON columns recurse, and ran out of stack as a 500."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise ValueError("a number out of range")
+    return value
+
+
+def _not_json(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")  # Python reads NaN and Infinity; JSON has none
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            pending.extend((part, depth + 1)
+                           for part in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
-    """The request's JSON body, bounded in size; a refusal if it is not JSON."""
+    """The request's JSON body, bounded in size and depth; a refusal if it is not JSON."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise Refusal(415, "unsupported_media_type", "send the body as application/json")
     body = await read_body(request, limit)
     try:
-        return json.loads(body)
+        data = json.loads(body, parse_float=_finite, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise Refusal(400, "bad_request", "the body is not valid JSON") from None
+    if _too_deep(data):
+        raise Refusal(400, "bad_request", f"the body is nested more than {MAX_DEPTH} deep")
+    return data
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
@@ -213,6 +246,12 @@ async def sign_in(request: Request) -> Response:
         username = _field(data, "username", str)
         password = _field(data, "password", str)
         client_id = _field(data, "client_id", str)
+        # Text PostgreSQL cannot take (NUL, unpaired surrogates) failed as a 500 or a 503;
+        # a name or password like that is simply wrong, said as for any other.
+        if not (_storable_text(username) and _storable_text(password)):
+            raise sessions.SignInRefused("wrong user name or password")
+        if not _storable_text(client_id):
+            raise Refusal(400, "bad_request", "client_id is not plain text")
 
         def run() -> dict[str, Any]:
             with service.database.talking():
@@ -270,7 +309,22 @@ def _push(service: Service, link: DirectLink, data: Any, _request: Request) -> A
         mutations = [wire.decode_mutation(item) for item in raw]
     except (ValueError, TypeError, KeyError) as error:
         raise Refusal(400, "bad_request", f"a change is malformed: {error}") from None
+    for mutation in mutations:
+        # The ledger stores both as text: PostgreSQL refuses NUL and unpaired surrogates,
+        # which failed the whole push as a 500.
+        if not (_storable_text(mutation.client_id) and _storable_text(mutation.kind)):
+            raise Refusal(400, "bad_request", "a change's client_id or kind is not plain text")
     return {"results": [wire.encode_result(r) for r in link.push(mutations)]}
+
+
+def _storable_text(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _expire(service: Service, link: DirectLink, _data: Any, _request: Request) -> Any:
@@ -287,7 +341,7 @@ def _changes(service: Service, link: DirectLink, _data: Any, request: Request) -
         upto = int(request.query_params.get("upto", ""))
     except ValueError:
         raise Refusal(400, "bad_request", "after and upto are whole numbers") from None
-    if not 0 <= after <= upto or upto - after > MAX_PULL_STEP:
+    if not 0 <= after <= upto < 2**63 or upto - after > MAX_PULL_STEP:  # a bigint
         raise Refusal(400, "bad_request",
                       f"ask for at most {MAX_PULL_STEP:,} versions after a cursor")
     return wire.encode_batch(link.read_changes(after, upto))
@@ -352,7 +406,10 @@ def _draw(service: Service, link: DirectLink, data: Any, _request: Request) -> A
         raise Refusal(400, "bad_request", "since is not a time") from None
     if since.tzinfo is None:
         raise Refusal(400, "bad_request", "since has no time zone")
-    rate = float(_field(data, "rate", (int, float)))
+    try:
+        rate = float(_field(data, "rate", (int, float)))
+    except OverflowError:  # a 400-digit whole number
+        raise Refusal(400, "bad_request", "rate is out of range") from None
     seed = _field(data, "seed", int)
     if not 0 <= seed < 2**63:
         raise Refusal(400, "bad_request", "seed is out of range")

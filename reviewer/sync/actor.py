@@ -61,6 +61,14 @@ class Actor:
         return self.role in (Role.LEAD.value, Role.ADMIN.value)
 
     @property
+    def works_cases(self) -> bool:
+        """Reviewers, leads and admins take, decide, escalate, note and answer cases. An
+        auditor audits (samples, blind reviews, verdicts) and does no case work: their role
+        could never write a lease, decision, note, escalation or reply, and the service
+        keeps it so."""
+        return self.role in (Role.REVIEWER.value, Role.LEAD.value, Role.ADMIN.value)
+
+    @property
     def samples(self) -> bool:
         return self.role in (Role.AUDITOR.value, Role.LEAD.value, Role.ADMIN.value)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, any_, bindparam, insert, select, text, update
+from sqlalchemy import JSON, any_, bindparam, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -52,6 +53,7 @@ from reviewer.models import (
 from reviewer.qa.apply import QA_APPLIERS, score_golden_decisions
 from reviewer.sync.actor import Actor
 from reviewer.sync.payload import (
+    MAX_TOKEN,
     MutationRejected,
     payload_id,
     payload_int,
@@ -90,8 +92,19 @@ class Applying:
         return person
 
     def sees(self, session: Session, case: Case) -> None:
+        """A case the actor may not see is answered as one that does not exist, so that
+        nobody learns another team's case ids by pushing changes that name them."""
         if self.actor is not None and not self.actor.may_see_case(session, case):
-            raise MutationRejected("this case is not in your teams' queues")
+            raise MutationRejected("the case does not exist on the backend")
+
+    def works(self, session: Session, case: Case) -> None:
+        """Case work (a decision, escalation, note or reply): a case the actor may see,
+        and a role that works cases (an auditor's does not; see `Actor.works_cases`).
+        Seeing comes first, so the role's answer never tells an unseen case from none."""
+        self.sees(session, case)
+        if self.actor is not None and not self.actor.works_cases:
+            raise MutationRejected(f"your role ({self.actor.role}) does not work cases: "
+                                   "auditors record blind reviews and verdicts only")
 
 
 @dataclass(frozen=True)
@@ -192,7 +205,7 @@ def _apply_decision(session: Session, payload: dict[str, Any], version: int,
         raise MutationRejected("a decision with this id already exists")
     token = payload_int(payload, "fencing_token", optional=True)
     reviewer_id = ctx.as_actor(payload, "reviewer_id")
-    ctx.sees(session, case)
+    ctx.works(session, case)
     supersedes_id = payload_id(payload, "supersedes_id") if payload.get("supersedes_id") else None
     corrects_current = False
     if supersedes_id is not None:
@@ -268,7 +281,7 @@ def _visible_case(session: Session, payload: dict[str, Any], ctx: Applying, *,
     case = session.scalar(statement.with_for_update() if lock else statement)
     if case is None:
         raise MutationRejected("the case does not exist on the backend")
-    ctx.sees(session, case)
+    ctx.works(session, case)
     return case
 
 
@@ -335,6 +348,12 @@ def _apply_escalation(session: Session, payload: dict[str, Any], version: int,
 def _apply_second_review(session: Session, payload: dict[str, Any], version: int,
                          ctx: Applying) -> None:
     decision = session.get(Decision, payload_id(payload, "decision_id"))
+    if decision is not None and ctx.actor is not None:
+        # A decision on a case the actor may not see is answered as one that does not
+        # exist (before the rules below, which would tell whether it is severe).
+        seen = session.get(Case, decision.case_id)
+        if seen is None or not ctx.actor.may_see_case(session, seen):
+            decision = None
     reviewer_id = ctx.as_actor(payload, "reviewer_id")
     refusal = second_review_refusal(session, decision, reviewer_id)
     if refusal is not None:
@@ -492,6 +511,8 @@ def _resolve_escalations(session: Session, rows: list[dict[str, Any]]) -> None:
 _BULK_KINDS = frozenset({"decision", "audit"})
 _CHUNK = 5000
 _DIFFERENT_PAYLOAD = "this mutation id was already used with a different payload"
+_PLACE_TAKEN = ("this workstation already sent another change with this sequence number; "
+                "the backend keeps the first")
 _CLOSED_STATUSES = (CaseStatus.DECIDED.value, CaseStatus.CLOSED.value)
 
 
@@ -523,6 +544,20 @@ def _payload_case_ids(mutations: Iterable[Mutation]) -> set[uuid.UUID]:
     return ids
 
 
+def _held_places(session: Session, mutations: Sequence[Mutation]
+                 ) -> dict[tuple[str, int], uuid.UUID]:
+    """The ledger's (client_id, seq) places these mutations name, and the change in each."""
+    wanted = sorted({(mutation.client_id, mutation.seq) for mutation in mutations})
+    held: dict[tuple[str, int], uuid.UUID] = {}
+    for chunk in _chunks(wanted):
+        for row in session.execute(
+            select(AppliedMutation.client_id, AppliedMutation.seq, AppliedMutation.mutation_id)
+            .where(tuple_(AppliedMutation.client_id, AppliedMutation.seq).in_(list(chunk)))
+        ):
+            held[(row.client_id, row.seq)] = row.mutation_id
+    return held
+
+
 def _foreign_device(session: Session, mutation: Mutation, ctx: Applying) -> str | None:
     """Why a mutation cannot come from this person's workstations, or None.
 
@@ -539,14 +574,55 @@ def _foreign_device(session: Session, mutation: Mutation, ctx: Applying) -> str 
     return None
 
 
+_MAX_ENTRY_DEPTH = 16
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a value cannot be stored as it is (text with NUL or an unpaired surrogate, a
+    number that is not finite, nesting deeper than an audit entry has), or None."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > _MAX_ENTRY_DEPTH:
+            return "it is nested too deeply"
+        if isinstance(item, dict):
+            pending.extend((part, depth + 1) for pair in item.items() for part in pair)
+        elif isinstance(item, list | tuple):
+            pending.extend((part, depth + 1) for part in item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "it contains a NUL character"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "it is not valid Unicode text"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "it holds a number that is not finite"
+    return None
+
+
 def _check_entry_actors(entries: Any, ctx: Applying) -> None:
-    """A workstation's audit entries name the person signed in, or nobody."""
-    if ctx.actor is None or not isinstance(entries, list | tuple):
+    """A workstation's audit entries name the person signed in, or nobody; and each holds
+    only what the backend can store (a bad one used to fail the whole push)."""
+    if not isinstance(entries, list | tuple):
         return
     for raw in entries:
-        if isinstance(raw, dict) and raw.get("actor_id") not in (None, "", str(ctx.actor.id)):
+        if not isinstance(raw, dict):
+            continue  # refused with its reason by the entries' parser
+        if ctx.actor is not None and raw.get("actor_id") not in (None, "", str(ctx.actor.id)):
             raise AuditEntryRefused("an audit entry names another person than the one "
                                     "signed in")
+        problem = _unstorable(raw)
+        if problem is not None:
+            raise AuditEntryRefused(f"an audit entry cannot be stored: {problem}")
+        try:
+            seq = int(raw.get("seq"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue  # refused with its reason by the entries' parser
+        except OverflowError:
+            seq = -1
+        if not 0 <= seq < MAX_TOKEN:
+            raise AuditEntryRefused("an audit entry's sequence number is out of range")
 
 
 def _apply_one(session: Session, mutation: Mutation, sha: str, version: int,
@@ -563,6 +639,8 @@ def _apply_one(session: Session, mutation: Mutation, sha: str, version: int,
             store_pushed_entries(session, mutation.client_id, entries)
     except AuditEntryRefused as refusal:
         outcome, reason = "rejected", str(refusal)
+    except (DataError, IntegrityError) as error:  # a value the database cannot hold
+        outcome, reason = "rejected", f"the backend refused an audit entry: {_first_line(error)}"
     except DBAPIError as error:
         if not _not_permitted(error):
             raise
@@ -586,6 +664,8 @@ def _apply_one(session: Session, mutation: Mutation, sha: str, version: int,
             if not _not_permitted(error):
                 raise
             outcome, reason = "rejected", f"the backend refused it: {_first_line(error)}"
+    if foreign is not None:  # not recorded: see apply_mutations
+        return outcome, reason
     session.add(
         AppliedMutation(
             mutation_id=mutation.mutation_id,
@@ -636,6 +716,7 @@ class _CaseState:
     updated_at: datetime | None
     change_version: int
     surface: str = ""
+    queue_id: uuid.UUID | None = None
     touched: bool = False
 
 
@@ -666,18 +747,21 @@ def _load_state(session: Session, run: Sequence[Mutation]) -> _BatchState:
             for raw in entries:
                 if isinstance(raw, dict) and raw.get("origin") == mutation.client_id:
                     with contextlib.suppress(KeyError, TypeError, ValueError):
-                        audit_keys.setdefault(mutation.client_id, set()).add(int(raw["seq"]))
+                        seq = int(raw["seq"])
+                        if 0 <= seq < MAX_TOKEN:  # (others are refused, not looked up)
+                            audit_keys.setdefault(mutation.client_id, set()).add(seq)
     state = _BatchState({}, {}, set(), {}, {})
     ids = sorted(case_ids)
     for chunk in _chunks(ids):
         for row in session.execute(
             select(Case.id, Case.status, Case.fencing_token, Case.lease_holder_id,
-                   Case.lease_expires_at, Case.updated_at, Case.change_version, Case.surface)
+                   Case.lease_expires_at, Case.updated_at, Case.change_version, Case.surface,
+                   Case.queue_id)
             .where(_among(session, Case.id, chunk))
         ):
             state.cases[row.id] = _CaseState(row.status, row.fencing_token, row.lease_holder_id,
                                              row.lease_expires_at, row.updated_at,
-                                             row.change_version, row.surface)
+                                             row.change_version, row.surface, row.queue_id)
         for row in session.execute(
             select(Escalation.id, Escalation.case_id)
             .where(_among(session, Escalation.case_id, chunk), Escalation.resolved_at.is_(None))
@@ -748,9 +832,14 @@ def _check_decision(state: _BatchState, payload: dict[str, Any], version: int,
     token_value = payload_int(payload, "fencing_token", optional=True)
     reviewer_id = ctx.as_actor(payload, "reviewer_id")
     supersedes_id = payload_id(payload, "supersedes_id") if payload.get("supersedes_id") else None
-    if ctx.actor is not None and (supersedes_id is not None or not (
-            _holds_live_lease(case, reviewer_id, token_value, ctx.now)
-            or (case.status == CaseStatus.NEW.value and case.lease_holder_id is None))):
+    # Only a case of the actor's own teams' queues is decided here; anything else
+    # (another team's case, one they escalated, an auditor's) goes through
+    # `_apply_decision`, whose `Applying.works` gives the reason.
+    if ctx.actor is not None and (
+            not ctx.actor.works_cases or not ctx.actor.works_queue(case.queue_id)
+            or supersedes_id is not None or not (
+                _holds_live_lease(case, reviewer_id, token_value, ctx.now)
+                or (case.status == CaseStatus.NEW.value and case.lease_holder_id is None))):
         raise _NotInBulk
     corrects_current = False
     if supersedes_id is not None:
@@ -805,6 +894,7 @@ def _plan_run(session: Session, run: Sequence[tuple[int, Mutation, str]], versio
     now = utcnow()
     for _, mutation, sha in run:
         outcome, reason = "applied", None
+        foreign = None
         try:
             foreign = _foreign_device(session, mutation, ctx)
             if foreign is not None:
@@ -823,11 +913,12 @@ def _plan_run(session: Session, run: Sequence[tuple[int, Mutation, str]], versio
                     _check_decision(state, mutation.payload, version, writes, ctx)
                 except MutationRejected as rejection:
                     outcome, reason = "rejected", str(rejection)
-        writes.applied.append({
-            "mutation_id": mutation.mutation_id, "client_id": mutation.client_id,
-            "seq": mutation.seq, "kind": mutation.kind, "payload_sha256": sha,
-            "outcome": outcome, "reason": reason, "applied_at": now,
-        })
+        if foreign is None:  # another workstation's places are not this one's to fill
+            writes.applied.append({
+                "mutation_id": mutation.mutation_id, "client_id": mutation.client_id,
+                "seq": mutation.seq, "kind": mutation.kind, "payload_sha256": sha,
+                "outcome": outcome, "reason": reason, "applied_at": now,
+            })
         outcomes.append((outcome, reason))
     return writes, state, outcomes
 
@@ -978,6 +1069,13 @@ def apply_mutations(session: Session, mutations: Iterable[Mutation],
                                 .order_by(Case.id).with_for_update())
         version = next_change_version(session)
 
+    # The ledger keeps one change per (client_id, seq). A new mutation id on a place another
+    # change holds is rejected without being recorded (recording it would fail the whole
+    # push on the unique key, and a change refused as another workstation's is never
+    # recorded: otherwise anyone could take the places of a colleague's next changes and
+    # block their outbox for good).
+    places = _held_places(session, [m for m in batch if m.mutation_id not in known])
+
     results: list[MutationResult | None] = [None] * len(batch)
     run: list[tuple[int, Mutation, str]] = []
     in_run: set[uuid.UUID] = set()
@@ -1003,6 +1101,10 @@ def apply_mutations(session: Session, mutations: Iterable[Mutation],
                                                 _DIFFERENT_PAYLOAD)
             else:
                 results[index] = MutationResult(mutation.mutation_id, seen[1], seen[2])
+            continue
+        holder = places.setdefault((mutation.client_id, mutation.seq), mutation.mutation_id)
+        if holder != mutation.mutation_id:
+            results[index] = MutationResult(mutation.mutation_id, "rejected", _PLACE_TAKEN)
             continue
         if mutation.kind in _BULK_KINDS:
             run.append((index, mutation, sha))

@@ -68,6 +68,10 @@ MAX_LEASE = timedelta(hours=24)
 MAX_KIT_LEASE = timedelta(days=7)
 """The longest travel-kit lease (`[offline] kit_hours`, 72 hours by default)."""
 MAX_KIT_CASES = 2_000
+NO_SUCH_CASE = "the case does not exist on the backend"
+"""The answer for a case that does not exist and for a case of a team the person does not
+work in alike (as `reviewer.leases` words the first), so that nobody learns another team's
+case ids, or who holds them, by asking."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,14 @@ class DirectLink:
         with self.database.talking(), self.database.sessions() as session:
             return self.actor(session)
 
+    def _case_worker(self) -> Actor:
+        """The signed-in person, if their role takes cases (not an auditor's)."""
+        me = self._me()
+        if not me.works_cases:
+            raise LeaseError(f"your role ({me.role}) does not take cases: auditors work on "
+                             "the samples drawn for them")
+        return me
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
         """A read-only transaction that sees what this person may see: on PostgreSQL, as
@@ -223,11 +235,15 @@ class DirectLink:
     # -- leases ------------------------------------------------------------------------
 
     def lease_next(self, duration: timedelta) -> Lease | None:
-        me = self._me()
+        me = self._case_worker()
         return lease_next_case(self.database, me.id, self.clock, bounded(duration, MAX_LEASE))
 
     def lease_case(self, case_id: uuid.UUID, duration: timedelta) -> Lease:
-        me = self._me()
+        me = self._case_worker()
+        with self.database.talking(), self.database.sessions() as session:
+            queue_id = session.scalar(select(Case.queue_id).where(Case.id == case_id))
+        if queue_id is None or not me.works_queue(queue_id):
+            raise LeaseError(NO_SUCH_CASE)  # not who holds it, nor that it exists at all
         return lease_case(self.database, case_id, me.id, self.clock,
                           bounded(duration, MAX_LEASE))
 
@@ -250,17 +266,19 @@ class DirectLink:
             raise LeaseError("only a lead or an admin can reassign or release a lease")
         with self.database.talking(), self.database.sessions() as session:
             case = session.get(Case, case_id)
-            if case is None:
-                raise LeaseError("the case does not exist on the backend")
-            if not me.works_queue(case.queue_id):
-                raise LeaseError("this case is in a queue of a team you do not lead")
+            if case is None or not me.works_queue(case.queue_id):
+                raise LeaseError(NO_SUCH_CASE)
             if to_reviewer_id is not None:
                 other = session.get(Reviewer, to_reviewer_id)
                 if other is None or not other.active:
                     raise LeaseError("there is no such active reviewer")
-                if not Actor.of(session, other).works_queue(case.queue_id):
+                assignee = Actor.of(session, other)
+                if not assignee.works_queue(case.queue_id):
                     raise LeaseError(f"{other.display_name} is not in the team of this "
                                      "case's queue")
+                if not assignee.works_cases:  # an auditor could not decide it anyway
+                    raise LeaseError(f"{other.display_name} is an {other.role} and does not "
+                                     "take cases")
         return reassign_lease(self.database, case_id, me.id, to_reviewer_id, self.clock,
                               reason[:500], bounded(duration, MAX_LEASE))
 
@@ -269,8 +287,8 @@ class DirectLink:
     def estimate_kit(self, queue_id: uuid.UUID, count: int) -> KitEstimate:
         if self.taxonomy is None:
             raise KitRefused("the backend has no policy taxonomy to check the kit against")
-        me = self._me()
-        return estimate_kit(self.database, me.id, queue_id, min(count, MAX_KIT_CASES),
+        me = self._case_worker()
+        return estimate_kit(self.database, me.id, queue_id, max(0, min(count, MAX_KIT_CASES)),
                             self.taxonomy)
 
     def lease_kit(self, queue_id: uuid.UUID, count: int, duration: timedelta,
@@ -279,7 +297,7 @@ class DirectLink:
             raise KitRefused("the backend has no policy taxonomy to check the kit against")
         if count > MAX_KIT_CASES:
             raise KitRefused(f"a kit holds at most {MAX_KIT_CASES:,} cases")
-        me = self._me()
+        me = self._case_worker()
         return lease_kit(self.database, me.id, queue_id, count, self.taxonomy, self.clock,
                          bounded(duration, MAX_KIT_LEASE), progress)
 

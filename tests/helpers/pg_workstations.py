@@ -32,9 +32,19 @@ def seed_backend(url: URL | str, clock: Clock, *, cases: int, seed: int = 7,
 
 
 def open_workstation(data_dir: Path, url: URL | str, clock: Clock, *, username: str = "demo",
-                     backoff: Backoff | None = None) -> Workstation:
+                     backoff: Backoff | None = None, password: str | None = None
+                     ) -> Workstation:
+    """A workstation on ``url``: a backend service (``http(s)://``, signed in as
+    ``username`` with ``password``, by default `LOGIN_PASSWORD`), or a database URL opened
+    directly (the owner's path, for admin tools and tests)."""
+    if password is None and _is_service(url):
+        password = LOGIN_PASSWORD
     return Workstation.open(data_dir, backend_url=url, clock=clock, username=username,
-                            backoff=backoff or Backoff())
+                            password=password, backoff=backoff or Backoff())
+
+
+def _is_service(url: URL | str) -> bool:
+    return isinstance(url, str) and url.lower().startswith(("http://", "https://"))
 
 
 def decide(workstation: Workstation, case_id: uuid.UUID) -> Decision:
@@ -109,8 +119,12 @@ def drop_logins(server_url: URL, names: list[str]) -> None:
 
 def check_in_device(workstation: Workstation, username: str) -> None:
     """Register the workstation's device as its reviewer (the sync engine does this at the
-    start of every sync; calling it again is harmless)."""
+    start of every sync; calling it again is harmless). Through a backend service the
+    workstation asks the service, which registers it for the person signed in."""
     from reviewer.devices import check_in
 
+    if workstation.backend is None:
+        workstation.sync.backend.check_in(workstation.client_id)
+        return
     with workstation.backend.writing() as session:
         check_in(session, workstation.client_id, username, workstation.clock.now())

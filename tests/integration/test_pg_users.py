@@ -12,24 +12,27 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from reviewer.cli import main
 from reviewer.clock import ManualClock
 from reviewer.demo import demo_reviewer_id
-from reviewer.devices import check_in
-from reviewer.leases import lease_next_case
-from reviewer.models import Case, Reviewer, TeamMembership
+from reviewer.models import Case, Decision, Queue, Reviewer, ServiceSession, TeamMembership
 from reviewer.store import BackendLoginFailed, Database
+from reviewer.sync.engine import DeviceRevoked
 from tests.helpers.pg_workstations import (
     LOGIN_PASSWORD,
     create_login,
+    decide,
     drop_logins,
     login_url,
+    open_workstation,
     seed_backend,
 )
+from tests.helpers.service import running_service
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -191,75 +194,126 @@ def test_the_password_is_asked_twice_on_a_terminal(seeded):
         owner.dispose()
 
 
-def test_disable_user_cuts_an_open_session_and_returns_their_leases(seeded, capsys):
+def test_disable_user_cuts_an_open_session_and_returns_their_leases(seeded, capsys, tmp_path):
+    """Disabling takes effect on the person's next request through the service: their
+    session token is refused and cannot be renewed with the password, their leases are back
+    in the queue, and a psql session of theirs is ended too."""
     url, clock, made = seeded
     name = _name("lee", made)
     person_url = create_login(url, name, role="reviewer", teams=["integrity"])
-    backend = Database.open(person_url, migrate=False)
+    with running_service(url, clock) as service:
+        workstation = open_workstation(tmp_path / "lee", service, clock, username=name)
+        try:
+            workstation.synchronise()
+            lease = workstation.get_next_case()
+            assert lease is not None
+            decide(workstation, lease.case_id)  # made before the account was disabled
+            engine = create_engine(person_url)
+            connection = engine.connect()
+            try:
+                assert connection.execute(text("SELECT count(*) FROM review_case")
+                                          ).scalar_one() > 0
+                connection.commit()
+                assert main(["disable-user", name, "--backend-url", _url(url)]) == 0
+                out = capsys.readouterr().out
+                # the workstation's service session and this psql connection
+                assert "2 open sessions ended" in out and "1 leases returned" in out
+                with pytest.raises(DBAPIError):
+                    connection.execute(text("SELECT count(*) FROM review_case"))
+            finally:
+                connection.close()
+                engine.dispose()
+            # The next sync is refused: the token has ended and the password no longer
+            # signs in (the role may not log in); nothing of theirs is applied.
+            with pytest.raises(BackendLoginFailed):
+                workstation.synchronise()
+            assert workstation.sync.status().connection.name == "REFUSED"
+            with pytest.raises(BackendLoginFailed):
+                workstation.get_next_case()
+        finally:
+            workstation.close()
+        with httpx.Client(base_url=service) as http:
+            answer = http.post("/v1/sessions", json={
+                "username": name, "password": LOGIN_PASSWORD, "client_id": "ws-another"})
+        assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+    again = Database.open(person_url, migrate=False)
     try:
-        lease = lease_next_case(backend, demo_reviewer_id(name), clock)
-        assert lease is not None
-        engine = create_engine(person_url)
-        connection = engine.connect()
-        try:
-            assert connection.execute(text("SELECT count(*) FROM review_case")).scalar_one() > 0
-            connection.commit()
-            assert main(["disable-user", name, "--backend-url", _url(url)]) == 0
-            out = capsys.readouterr().out
-            # this connection and the pooled one that took the lease
-            assert "2 open sessions ended" in out and "1 leases returned" in out
-            with pytest.raises(DBAPIError):
-                connection.execute(text("SELECT count(*) FROM review_case"))
-        finally:
-            connection.close()
-            engine.dispose()
-        backend.dispose()
-        again = Database.open(person_url, migrate=False)
-        try:
-            with pytest.raises(BackendLoginFailed, match="not permitted to log in"), \
-                    again.talking(), again.sessions() as session:
-                session.execute(text("SELECT 1"))
-        finally:
-            again.dispose()
-        owner = Database.open(url, migrate=False)
-        try:
-            with owner.sessions() as session:
-                case = session.get(Case, lease.case_id)
-                assert case.status == "new" and case.lease_holder_id is None
-                assert case.fencing_token > lease.fencing_token
-                assert session.scalar(select(Reviewer.active).where(
-                    Reviewer.username == name)) is False
-        finally:
-            owner.dispose()
+        with pytest.raises(BackendLoginFailed, match="not permitted to log in"), \
+                again.talking(), again.sessions() as session:
+            session.execute(text("SELECT 1"))
     finally:
-        backend.dispose()
+        again.dispose()
+    owner = Database.open(url, migrate=False)
+    try:
+        with owner.sessions() as session:
+            case = session.get(Case, lease.case_id)
+            assert case.status == "new" and case.lease_holder_id is None
+            assert case.fencing_token > lease.fencing_token
+            assert session.scalar(select(Reviewer.active).where(
+                Reviewer.username == name)) is False
+            assert session.scalar(select(func.count()).select_from(Decision).where(
+                Decision.reviewer_id == demo_reviewer_id(name))) == 0
+            assert session.scalar(select(func.count()).select_from(ServiceSession).where(
+                ServiceSession.reviewer_id == demo_reviewer_id(name),
+                ServiceSession.revoked_at.is_(None))) == 0
+    finally:
+        owner.dispose()
     assert main(["disable-user", "nobody_at_all", "--backend", _url(url)]) == 2
     assert "no user 'nobody_at_all'" in capsys.readouterr().err
 
 
-def test_revoke_device_takes_effect_at_once(seeded, capsys):
+def test_revoke_device_takes_effect_at_once(seeded, capsys, tmp_path):
+    """An admin revokes a workstation: its very next request through the service is told
+    so (its pushes are refused), and the next start wipes its replica."""
     url, clock, made = seeded
     name = _name("max", made)
-    person_url = create_login(url, name, role="reviewer", teams=["ip"], password=LOGIN_PASSWORD)
-    backend = Database.open(person_url, migrate=False)
+    create_login(url, name, role="reviewer", teams=["ip"], password=LOGIN_PASSWORD)
+    with running_service(url, clock) as service:
+        workstation = open_workstation(tmp_path / "max", service, clock, username=name)
+        client_id = workstation.client_id
+        try:
+            workstation.synchronise()  # checks the device in
+            assert main(["list-devices", "--backend", _url(url)]) == 0
+            listed = capsys.readouterr().out
+            assert client_id in listed and name in listed and "active" in listed
+            lease = workstation.get_next_case()
+            assert lease is not None
+            decision = decide(workstation, lease.case_id)
+            assert main(["revoke-device", client_id, "--by", "sofia",
+                         "--backend", _url(url)]) == 0
+            assert f"revoked device {client_id}" in capsys.readouterr().out
+            # The session the workstation holds is refused at once...
+            status = workstation.sync.backend.check_in(client_id)
+            assert status.revoked and status.revoked_at is not None
+            with pytest.raises(DeviceRevoked, match="revoked"):
+                workstation.synchronise()
+            with pytest.raises(DeviceRevoked):
+                workstation.synchronise()  # and stays stopped, without asking again
+        finally:
+            workstation.close()
+        # ...and so is signing in again from that device, password or not.
+        with httpx.Client(base_url=service) as http:
+            answer = http.post("/v1/sessions", json={
+                "username": name, "password": LOGIN_PASSWORD, "client_id": client_id})
+        assert answer.status_code == 403 and answer.json()["error"] == "revoked"
+        # At its next start the workstation wipes its replica, unsent decision and all.
+        reopened = open_workstation(tmp_path / "max", service, clock, username=name)
+        try:
+            assert reopened.wiped_reason is not None and "revoked" in reopened.wiped_reason
+            assert reopened.case(lease.case_id) is None
+            assert reopened.client_id != client_id  # a new device, for the admin to see
+        finally:
+            reopened.close()
+    owner = Database.open(url, migrate=False)
     try:
-        with backend.writing() as session:
-            assert not check_in(session, "ws-laptop-1", name, clock.now()).revoked
-        assert main(["list-devices", "--backend", _url(url)]) == 0
-        listed = capsys.readouterr().out
-        assert "ws-laptop-1" in listed and name in listed and "active" in listed
-        assert main(["revoke-device", "ws-laptop-1", "--by", "sofia",
-                     "--backend", _url(url)]) == 0
-        assert "revoked device ws-laptop-1" in capsys.readouterr().out
-        with backend.writing() as session:
-            status = check_in(session, "ws-laptop-1", name, clock.now())
-        assert status.revoked and status.revoked_at is not None
-        assert main(["list-devices", "--backend", _url(url)]) == 0
-        assert "revoked" in capsys.readouterr().out
-        assert main(["revoke-device", "ws-unknown", "--backend", _url(url)]) == 2
-        assert "no device 'ws-unknown'" in capsys.readouterr().err
+        with owner.sessions() as session:
+            assert session.get(Decision, decision.id) is None
     finally:
-        backend.dispose()
+        owner.dispose()
+    assert main(["list-devices", "--backend", _url(url)]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["revoke-device", "ws-unknown", "--backend", _url(url)]) == 2
+    assert "no device 'ws-unknown'" in capsys.readouterr().err
 
 
 def _server_version(server) -> int:
@@ -274,9 +328,10 @@ def _server_version(server) -> int:
 def test_a_dedicated_owner_role_runs_the_backend_without_being_a_superuser(
         postgres_server, tmp_path, monkeypatch, capsys):
     """The README's setup: a non-superuser owner with CREATEROLE initialises the backend,
-    loads cases and makes accounts; FORCE'd row security still lets it do all of that."""
-    from tests.helpers.pg_workstations import check_in_device, decide, open_workstation
-
+    loads cases, makes accounts and runs the backend service; FORCE'd row security still
+    lets it do all of that. init-backend makes the owner a member of the group roles (so the
+    service can read as a person with SET LOCAL ROLE; from PostgreSQL 16 without inheriting
+    them), and refuses an owner that is also a person's account."""
     suffix = uuid.uuid4().hex[:8]
     owner_name, person = f"owner_{suffix}", f"nia_{suffix}"
     database = f"reviewer_owned_{suffix}"
@@ -284,12 +339,13 @@ def test_a_dedicated_owner_role_runs_the_backend_without_being_a_superuser(
         f"CREATE ROLE \"{owner_name}\" LOGIN CREATEROLE PASSWORD '{LOGIN_PASSWORD}'",
         f'GRANT pg_signal_backend TO "{owner_name}"',
         f'CREATE DATABASE "{database}" OWNER "{owner_name}"')
-    if _server_version(postgres_server) >= 16:
+    version = _server_version(postgres_server)
+    if version >= 16:
         # The group roles exist already (the template made them), as they would for a
         # second team database on one server: the README's one-time grant.
         postgres_server.execute(
             f'GRANT rw_reviewer, rw_auditor, rw_lead, rw_admin TO "{owner_name}" '
-            "WITH ADMIN OPTION, INHERIT FALSE, SET FALSE")
+            "WITH ADMIN OPTION, INHERIT FALSE, SET TRUE")
     owner_url = postgres_server.url(database).set(username=owner_name,
                                                   password=LOGIN_PASSWORD)
     clock = ManualClock(datetime.now(UTC))
@@ -309,22 +365,48 @@ def test_a_dedicated_owner_role_runs_the_backend_without_being_a_superuser(
                 is_super = connection.execute(text(
                     "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
                 cases = connection.execute(text("SELECT count(*) FROM review_case")).scalar_one()
+                groups = connection.execute(text(
+                    "SELECT g, pg_has_role(current_user, g, 'MEMBER'), "
+                    "pg_has_role(current_user, g, 'USAGE') "
+                    "FROM unnest(CAST(:g AS text[])) AS g ORDER BY g"),
+                    {"g": ["rw_admin", "rw_auditor", "rw_lead", "rw_reviewer"]}).all()
         finally:
             engine.dispose()
         assert owners == {owner_name} and not is_super and cases == 15
-        workstation = open_workstation(tmp_path / "nia", login_url(owner_url, person), clock,
-                                       username=person)
-        try:
-            check_in_device(workstation, person)
-            workstation.synchronise()
-            lease = workstation.get_next_case()
-            assert lease is not None
-            decide(workstation, lease.case_id)
-            report = workstation.synchronise()
-            assert (report.pushed, report.rejected) == (1, 0)
-        finally:
-            workstation.close()
+        # A member of every group, to read as a person; from 16 on without their privileges.
+        assert all(member for _, member, _ in groups), groups
+        if version >= 16:
+            assert not any(usage for _, _, usage in groups), groups
+        with running_service(owner_url, clock) as service:
+            workstation = open_workstation(tmp_path / "nia", service, clock, username=person)
+            try:
+                workstation.synchronise()
+                lease = workstation.get_next_case()
+                assert lease is not None
+                decide(workstation, lease.case_id)
+                report = workstation.synchronise()
+                assert (report.pushed, report.rejected) == (1, 0)
+                with workstation.replica.sessions() as local:  # pulled as her, filtered
+                    teams = set(local.scalars(
+                        select(Queue.team_code).join(Case, Case.queue_id == Queue.id)))
+                assert teams == {"integrity"}
+            finally:
+                workstation.close()
         assert main(["disable-user", person, "--backend", _url(owner_url)]) == 0
+        # An owner that is also a person's account is refused (init-backend checks every
+        # time, not only when the setup changed).
+        engine = create_engine(owner_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO reviewer (id, username, display_name, role, languages, "
+                    "active, started_on, change_version) VALUES (gen_random_uuid(), :n, "
+                    "'Owner', 'admin', '[]', true, now(), 0)"), {"n": owner_name})
+        finally:
+            engine.dispose()
+        capsys.readouterr()
+        assert main(["init-backend", "--backend", _url(owner_url)]) == 2
+        assert "is also a person's account" in capsys.readouterr().err
     finally:
         postgres_server.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         drop_logins(postgres_server.admin_url, [person, owner_name])
