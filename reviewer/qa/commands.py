@@ -7,13 +7,15 @@ transaction under one change version, so workstations pull the result at their n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from reviewer.clock import SystemClock
@@ -79,6 +81,20 @@ def _area_rate(text: str) -> tuple[str, float]:
     return area, _rate(value)
 
 
+@contextlib.contextmanager
+def _owner_only() -> Iterator[None]:
+    """People's roles only read: a draw as one of them is refused by PostgreSQL, and said so."""
+    try:
+        yield
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != "42501":
+            raise
+        raise QaRefused("people's roles may only read on a team backend: run this command "
+                        "as the backend's owner (naming the drawer with --by), or draw in "
+                        "the app (Audit ▸ Draw a sample), which asks the backend service"
+                        ) from None
+
+
 def cmd_qa_sample(args: argparse.Namespace) -> int:
     """Draw an audit sample from the backend's decisions and store it for an auditor."""
     taxonomy = load_taxonomy()
@@ -89,7 +105,7 @@ def cmd_qa_sample(args: argparse.Namespace) -> int:
                             new_reviewer_rate=args.new_reviewer_rate)
     backend = _backend(args)
     try:
-        with backend.talking(), backend.writing() as session:
+        with backend.talking(), backend.writing() as session, _owner_only():
             auditor = _person(session, args.auditor)
             # On a team backend each person draws as themselves (row-level security).
             caller = backend_caller(session)
