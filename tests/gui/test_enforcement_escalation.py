@@ -13,7 +13,15 @@ from sqlalchemy import select
 from reviewer.demo import seed_demo
 from reviewer.enforcement import DecisionDraft, record_decision
 from reviewer.escalation import escalation_queue_id
-from reviewer.models import Case, Decision, Escalation, Response, SecondReview
+from reviewer.models import (
+    Case,
+    Decision,
+    Escalation,
+    Queue,
+    Response,
+    SecondReview,
+    TeamMembership,
+)
 from reviewer.responses import RESPONSE_CHANNELS
 from reviewer.store import sqlite_url
 from reviewer.vocabulary import CaseStatus, EscalationTeam
@@ -159,7 +167,11 @@ def _severe_policy(workstation, case):
 def test_second_review_approves_rejects_and_refuses_self_approval(qtbot, lead, renderer,
                                                                   clock):
     sofia, amara = lead
-    cases = [c for c in _open_cases(amara) if any(
+    with amara.replica.sessions() as session:  # the backend takes Amara's decisions on her
+        teams = set(session.scalars(select(TeamMembership.team_code).where(  # teams' cases
+            TeamMembership.reviewer_id == amara.reviewer_id)))
+        queues = set(session.scalars(select(Queue.id).where(Queue.team_code.in_(teams))))
+    cases = [c for c in _open_cases(amara) if c.queue_id in queues and any(
         "disable_account" in p.actions for p in amara.taxonomy.policies_for_surface(c.surface))]
     theirs = []
     for case in cases[:2]:
