@@ -222,7 +222,8 @@ def person(handler: Handler, *, body: bool = True) -> Callable[[Request], Awaita
             token, client = _bearer(request), request.headers.get("x-client-id")
 
             def run() -> Any:
-                with service.database.talking(), service.database.writing() as session:
+                # checking the session reads only: no write transaction on every request
+                with service.database.talking(), service.database.sessions() as session:
                     signed = sessions.verify(session, token, client, service.clock.now())
                 link = DirectLink(service.database, username=signed.username,
                                   clock=service.clock, taxonomy=service.taxonomy,
