@@ -12,7 +12,7 @@ commit on). The service runs as its own process (``python -m reviewer.server.mai
 end; its log is kept in the run's temporary folder.
 
 The reports: 2,000 without media and 200 with one small generated PNG each (every one
-different, so each is stored and test-decoded), in the ingest format (`reviewer.ingest`),
+different, so each is stored and test-decoded), in the ingest format (`reviewer.queue.ingest`),
 channel ``partner``, spread over the demo's queues. Each path loads the same reports into
 its own copy of one freshly seeded backend (a database made from the same template):
 
@@ -20,7 +20,7 @@ its own copy of one freshly seeded backend (a database made from the same templa
   --source bench-partner --channel partner`` posts them as JSON, media inline as base64,
   in batches of `reviewer.server.intake.MAX_BATCH` (100), one request at a time (or
   ``--clients N`` at once); the bodies are encoded before the clock starts.
-- **ingest**: `reviewer.ingest.ingest_file` (what ``reviewer-admin ingest FILE.jsonl
+- **ingest**: `reviewer.queue.ingest.ingest_file` (what ``reviewer-admin ingest FILE.jsonl
   --backend URL`` runs, media test-decoded in a `SafeDecoder` worker as there) of a JSON
   Lines file holding the same reports.
 - **COPY**: ``COPY ... FROM STDIN`` of the rows the service wrote (cases; for the media
@@ -62,12 +62,12 @@ import httpx  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from reviewer.clock import ManualClock, SystemClock  # noqa: E402
-from reviewer.demo import QUEUES, seed_demo  # noqa: E402
-from reviewer.ingest import ingest_file, vetting  # noqa: E402
+from reviewer.demo.seed import QUEUES, seed_demo  # noqa: E402
 from reviewer.media.decode import SafeDecoder  # noqa: E402
+from reviewer.policy.taxonomy import load_taxonomy  # noqa: E402
+from reviewer.queue.ingest import ingest_file, vetting  # noqa: E402
 from reviewer.server.intake import MAX_BATCH  # noqa: E402
-from reviewer.store import Database  # noqa: E402
-from reviewer.taxonomy import load_taxonomy  # noqa: E402
+from reviewer.store.database import Database  # noqa: E402
 from tests.helpers.postgres import open_server  # noqa: E402
 from tests.helpers.service import ServiceProcess  # noqa: E402
 

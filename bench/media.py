@@ -28,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps
 
+from reviewer.demo.images import make_demo_image
 from reviewer.media.decode import SafeDecoder
 from reviewer.media.render import (
     Renderer,
@@ -37,7 +38,6 @@ from reviewer.media.render import (
     make_blurred,
     make_grayscale,
 )
-from reviewer.media.synthetic import make_demo_image
 
 VIEW = (1600, 1200)
 THUMBNAIL = (112, 84)

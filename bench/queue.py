@@ -42,8 +42,9 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QTableView
 
 from reviewer.clock import SystemClock
-from reviewer.demo import demo_reviewer_id
-from reviewer.queue import (
+from reviewer.demo.seed import demo_reviewer_id
+from reviewer.policy.taxonomy import load_taxonomy
+from reviewer.queue.case_queue import (
     OPEN_STATUSES,
     PriorityWeights,
     QueueFilter,
@@ -51,9 +52,8 @@ from reviewer.queue import (
     count_cases,
     fetch_page,
 )
-from reviewer.store import Database, DataPaths, sqlite_url
-from reviewer.taxonomy import load_taxonomy
-from ui.queue_model import COLUMNS, PAGE_SIZE, CaseQueueModel
+from reviewer.store.database import Database, DataPaths, sqlite_url
+from ui.queue.model import COLUMNS, PAGE_SIZE, CaseQueueModel
 
 FIRST_PAGE_MS = 150.0
 INTERACTION_MS = 100.0
@@ -79,8 +79,8 @@ def open_replica(paths: DataPaths) -> Database:
     """The replica as the app opens it: SQLCipher, keyed from the OS keyring (--plain: not)."""
     if PLAIN:
         return Database.open(sqlite_url(paths.ensure().replica))
-    from reviewer import secrets
-    from reviewer.replica import open_encrypted
+    from reviewer.security import secrets
+    from reviewer.store.replica import open_encrypted
 
     root = paths.ensure().root
     key = secrets.load_replica_key(root) or secrets.create_replica_key(root)
@@ -114,7 +114,7 @@ def seed(paths: DataPaths, cases: int, via_sync: bool) -> None:
         command = [sys.executable, "-m", "reviewer.cli", "--data-dir", str(paths.root),
                    "seed-demo", "--cases", str(missing), "--no-media", "--sync"]
     else:
-        how = "reviewer.bulk (straight into the replica, indexes built once at the end)"
+        how = "reviewer.demo.bulk (straight into the replica, indexes built once at the end)"
         command = [sys.executable, str(Path(__file__).resolve()), "--seed-only",
                    "--data-dir", str(paths.root), "--cases", str(missing),
                    *(["--plain"] if PLAIN else [])]
@@ -125,7 +125,7 @@ def seed(paths: DataPaths, cases: int, via_sync: bool) -> None:
 
 
 def seed_only(paths: DataPaths, cases: int) -> None:
-    from reviewer.bulk import seed_replica_cases
+    from reviewer.demo.bulk import seed_replica_cases
 
     def progress(done: int, total: int) -> None:
         print(f"  {done:,}/{total:,} cases written", file=sys.stderr, flush=True)

@@ -58,15 +58,15 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 else:
     sys.path.insert(0, str(ROOT))
 
-from reviewer.backend_security import GROUP_ROLES  # noqa: E402
 from reviewer.clock import ManualClock, SystemClock  # noqa: E402
-from reviewer.demo import seed_demo  # noqa: E402
-from reviewer.enforcement import DecisionDraft, record_decision  # noqa: E402
-from reviewer.models import SYNCED_MODELS, Case, Team  # noqa: E402
-from reviewer.store import Database  # noqa: E402
-from reviewer.sync.backend import current_change_version  # noqa: E402
+from reviewer.demo.seed import seed_demo  # noqa: E402
+from reviewer.enforcement.decisions import DecisionDraft, record_decision  # noqa: E402
+from reviewer.policy.taxonomy import Taxonomy, load_taxonomy  # noqa: E402
+from reviewer.security.row_security import GROUP_ROLES  # noqa: E402
+from reviewer.store.changes import current_change_version  # noqa: E402
+from reviewer.store.database import Database  # noqa: E402
+from reviewer.store.models import SYNCED_MODELS, Case, Team  # noqa: E402
 from reviewer.sync.engine import SyncReport  # noqa: E402
-from reviewer.taxonomy import Taxonomy, load_taxonomy  # noqa: E402
 from reviewer.workstation import Workstation  # noqa: E402
 from tests.helpers.pg_workstations import LOGIN_PASSWORD, create_login, drop_logins  # noqa: E402
 from tests.helpers.postgres import open_server  # noqa: E402

@@ -31,8 +31,8 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 
+from reviewer.demo.video import make_demo_video  # noqa: E402
 from reviewer.media.render import RenditionSettings  # noqa: E402
-from reviewer.media.synthetic_video import make_demo_video  # noqa: E402
 from reviewer.media.video import VideoReader, blurred_picture, evenly_spaced  # noqa: E402
 from reviewer.media.video_worker import build_storyboard_bounded  # noqa: E402
 
@@ -106,9 +106,9 @@ def playback_bench(seconds: float) -> None:
 
     from reviewer.clock import ManualClock
     from reviewer.media.render import Renderer, RenditionCache
-    from reviewer.wellness import ExposureLedger
-    from ui.tasks import TaskRunner
-    from ui.viewer import MediaViewer
+    from reviewer.wellness.exposure import ExposureLedger
+    from ui.viewer.media_viewer import MediaViewer
+    from ui.widgets.tasks import TaskRunner
 
     data = cached_video(
         f"play-{seconds:g}s-1080p30.mp4",

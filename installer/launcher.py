@@ -21,8 +21,8 @@ def check_bundle() -> int:
     from sqlalchemy import create_engine
 
     from reviewer.media.decode import SafeDecoder
-    from reviewer.store import head_revision
-    from reviewer.taxonomy import load_taxonomy
+    from reviewer.policy.taxonomy import load_taxonomy
+    from reviewer.store.database import head_revision
 
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "PNG")
@@ -40,7 +40,7 @@ def check_bundle() -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtMultimedia import QMediaDevices  # video sound: the module and its plugins
 
-    from reviewer.media.synthetic_video import make_demo_video
+    from reviewer.demo.video import make_demo_video
     from reviewer.media.video_worker import probe_video_bounded
 
     info = probe_video_bounded(make_demo_video(random.Random(1), (64, 48), 0.5, 10))

@@ -14,14 +14,15 @@ from pathlib import Path
 from sqlalchemy import select
 
 from reviewer import __version__
-from reviewer.backend_security import UserAdminError
 from reviewer.clock import SystemClock
-from reviewer.demo import seed_demo
-from reviewer.devices import DeviceError
+from reviewer.demo.seed import seed_demo
+from reviewer.policy.taxonomy import TaxonomyError, load_taxonomy
 from reviewer.qa.commands import add_qa_commands
 from reviewer.qa.store import QaRefused
-from reviewer.statements import MappingError
-from reviewer.store import (
+from reviewer.reports.statements import MappingError
+from reviewer.security.devices import DeviceError
+from reviewer.security.row_security import UserAdminError, init_backend
+from reviewer.store.database import (
     BackendError,
     Database,
     DataPaths,
@@ -29,9 +30,7 @@ from reviewer.store import (
     check_schema,
     sqlite_url,
     talking_to,
-    upgrade_to_head,
 )
-from reviewer.taxonomy import TaxonomyError, load_taxonomy
 from reviewer.workstation import Workstation, default_data_dir
 
 
@@ -50,14 +49,14 @@ def _print_progress(label: str):  # type: ignore[no-untyped-def]
 
 def cmd_init_backend(args: argparse.Namespace) -> int:
     """Create the schema on an empty database or upgrade it; never touches a newer one."""
-    from reviewer.store import current_revision, describe, head_revision, make_engine
+    from reviewer.store.database import current_revision, describe, head_revision, make_engine
 
     url = args.backend or args.url or sqlite_url(DataPaths(args.data_dir).ensure().backend)
     engine = make_engine(url)
     try:
         with talking_to(engine.url):
             before = current_revision(engine)
-        upgrade_to_head(engine)
+        init_backend(engine)
     finally:
         engine.dispose()
     where, head = describe(engine.url), head_revision()
@@ -117,10 +116,10 @@ def cmd_check_taxonomy(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """Load cases and media from a JSON Lines file (format: reviewer/ingest.py)."""
-    from reviewer.ingest import ingest_file, vetting
+    """Load cases and media from a JSON Lines file (format: reviewer/queue/ingest.py)."""
     from reviewer.media.decode import SafeDecoder
-    from reviewer.queue import PriorityWeights
+    from reviewer.queue.case_queue import PriorityWeights
+    from reviewer.queue.ingest import ingest_file, vetting
     from reviewer.settings import CoreSettings
 
     path = Path(args.file)
@@ -166,8 +165,8 @@ def _day(text: str) -> datetime:
 
 def cmd_export_statements(args: argparse.Namespace) -> int:
     """Statements of reasons for decisions made since --since, from the backend."""
-    from reviewer.models import Reviewer
-    from reviewer.statements import export_statements, load_dsa_mapping
+    from reviewer.reports.statements import export_statements, load_dsa_mapping
+    from reviewer.store.models import Reviewer
 
     taxonomy = load_taxonomy()
     mapping = load_dsa_mapping(Path(args.mapping) if args.mapping else None, taxonomy)
@@ -204,7 +203,7 @@ def _new_password() -> str:
     import getpass
     import os
 
-    from reviewer.backend_security import UserAdminError, check_password
+    from reviewer.security.row_security import UserAdminError, check_password
 
     given = os.environ.get("REVIEWER_NEW_PASSWORD")
     if given is not None:
@@ -219,7 +218,7 @@ def _new_password() -> str:
 
 
 def _team_backend(url: str):  # type: ignore[no-untyped-def]
-    from reviewer.store import make_engine
+    from reviewer.store.database import make_engine
 
     engine = make_engine(url)
     if engine.dialect.name != "postgresql":
@@ -231,7 +230,7 @@ def _team_backend(url: str):  # type: ignore[no-untyped-def]
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     """A person's login role, in the group of their role, with their reviewer account."""
-    from reviewer.backend_security import check_username, create_user
+    from reviewer.security.row_security import check_username, create_user
 
     check_username(args.name)
     password = _new_password()
@@ -247,7 +246,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_disable_user(args: argparse.Namespace) -> int:
-    from reviewer.backend_security import disable_user
+    from reviewer.security.row_security import disable_user
 
     engine = _team_backend(args.backend)
     try:
@@ -263,7 +262,7 @@ def cmd_disable_user(args: argparse.Namespace) -> int:
 def cmd_revoke_device(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from reviewer.devices import revoke_device
+    from reviewer.security.devices import revoke_device
 
     engine = _team_backend(args.backend)
     try:
@@ -280,7 +279,7 @@ def cmd_revoke_device(args: argparse.Namespace) -> int:
 def cmd_list_devices(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from reviewer.devices import list_devices
+    from reviewer.security.devices import list_devices
 
     engine = _team_backend(args.backend)
     try:
@@ -298,7 +297,7 @@ def cmd_list_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_check_dsa_mapping(args: argparse.Namespace) -> int:
-    from reviewer.statements import load_dsa_mapping
+    from reviewer.reports.statements import load_dsa_mapping
 
     mapping = load_dsa_mapping(Path(args.file) if args.file else None, load_taxonomy())
     print(f"OK {len(mapping.policies)} policies mapped, version {mapping.version}")
@@ -307,7 +306,7 @@ def cmd_check_dsa_mapping(args: argparse.Namespace) -> int:
 
 def cmd_verify_audit_log(args: argparse.Namespace) -> int:
     """Check the hash chains of the replica and/or the backend; exit 1 if one is broken."""
-    from reviewer.audit import compare_copies, origins, verify_chain
+    from reviewer.security.audit import compare_copies, origins, verify_chain
 
     paths = DataPaths(args.data_dir)
     wanted = ("replica", "backend") if args.database == "both" else (args.database,)
@@ -388,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser(
         "ingest", help="load cases and their media from a JSON Lines file",
-        description="Load one case per line (format: see reviewer/ingest.py or the README) "
+        description="Load one case per line (format: see reviewer/queue/ingest.py or the README) "
                     "into the backend. Bad lines are reported as FILE:LINE: reason and the "
                     "rest loads; cases already on the backend (same external_ref) are "
                     "skipped. Exit status 1 if any line was rejected.")

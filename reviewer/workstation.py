@@ -17,20 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import selectinload
 
-from reviewer import replica as replica_files
 from reviewer.clock import Clock, SystemClock
-from reviewer.demo import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
-from reviewer.leases import Lease
-from reviewer.models import Case, MediaBlob, MediaItem, Queue, Reviewer
-from reviewer.queue import PriorityWeights
+from reviewer.demo.seed import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
+from reviewer.policy.taxonomy import Taxonomy, load_taxonomy
+from reviewer.queue.case_queue import PriorityWeights
+from reviewer.queue.leases import Lease
 from reviewer.settings import CoreSettings
-from reviewer.store import BackendUnavailable, Database, DataPaths, normalise_url
+from reviewer.store import replica as replica_files
+from reviewer.store.database import BackendUnavailable, Database, DataPaths, normalise_url
+from reviewer.store.models import Case, MediaBlob, MediaItem, Queue, Reviewer
+from reviewer.store.outbox import client_id as load_client_id
+from reviewer.store.outbox import get_state
 from reviewer.sync.engine import Backoff, Progress, SyncEngine, SyncReport
 from reviewer.sync.link import BackendLink, DirectLink
 from reviewer.sync.offline_kit import KitEstimate, KitReport
-from reviewer.sync.outbox import client_id as load_client_id
-from reviewer.sync.outbox import get_state
-from reviewer.taxonomy import Taxonomy, load_taxonomy
 
 APP_NAME = "ReviewerWorkstation"
 
@@ -106,10 +106,10 @@ class Workstation:
         backend is not contacted here, so the app starts with no network; the first sync
         checks that its schema is this app's. ``decision_hold`` keeps each new decision
         unsent that long, so that it can still be undone (the app passes
-        `reviewer.enforcement.SEND_HOLD`).
+        `reviewer.enforcement.decisions.SEND_HOLD`).
 
         The replica (and the embedded backend) are SQLCipher files keyed from the OS keyring
-        (`reviewer.replica`); one that cannot be read raises `ReplicaUnreadable`. A replica
+        (`reviewer.store.replica`); one that cannot be read raises `ReplicaUnreadable`. A replica
         whose device was revoked, or that has not synced for ``security/wipe_after_days``,
         is wiped first (`wiped_reason` says why). Without a keyring the ``password`` also
         unlocks a team replica (the sign-in dialog files a remembered password itself).

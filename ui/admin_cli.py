@@ -15,7 +15,8 @@ from pathlib import Path
 
 from reviewer import cli
 from reviewer.clock import SystemClock
-from reviewer.reports import (
+from reviewer.policy.taxonomy import load_taxonomy
+from reviewer.reports.analytics import (
     KIND_SECTIONS,
     Bucket,
     ReportFilter,
@@ -27,8 +28,7 @@ from reviewer.reports import (
     save_csv,
     write_csv,
 )
-from reviewer.store import BackendError, Database, DataPaths, check_schema, sqlite_url
-from reviewer.taxonomy import load_taxonomy
+from reviewer.store.database import BackendError, Database, DataPaths, check_schema, sqlite_url
 
 KIND_TITLES = {ReportKind.SLA: "SLA and turnaround", ReportKind.VOLUME: "Volume and escalations",
                ReportKind.QA: "Quality (agreement, golden accuracy, calibration)"}
@@ -131,7 +131,7 @@ def write_pdf(path: Path, report, area_names: dict[str, str], title: str) -> int
     """The PDF of the reports window, painted on an offscreen Qt platform (no display)."""
     from PySide6.QtWidgets import QApplication
 
-    from ui.reports_view import write_report_pdf
+    from ui.reports.reports_view import write_report_pdf
 
     with open(path, "wb"):  # a clear error for a path that cannot be written
         pass

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reviewer import __version__
-from reviewer.demo import REVIEWERS as DEMO_PEOPLE
-from reviewer.store import InsecureBackend, SchemaVersionError
-from reviewer.taxonomy import TaxonomyError, load_taxonomy
+from reviewer.demo.seed import REVIEWERS as DEMO_PEOPLE
+from reviewer.policy.taxonomy import TaxonomyError, load_taxonomy
+from reviewer.store.database import InsecureBackend, SchemaVersionError
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.backend is not None:
-        from ui.sign_in import AddressProblem, parse_backend_address
+        from ui.security.sign_in import AddressProblem, parse_backend_address
 
         try:
             parse_backend_address(args.backend)
@@ -64,10 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from reviewer.store import DataPaths
+    from reviewer.store.database import DataPaths
     from reviewer.workstation import default_data_dir
     from ui.first_run import FirstRunChoice, ask_first_run, should_offer_first_run
-    from ui.tasks import TaskRunner
+    from ui.widgets.tasks import TaskRunner
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Reviewer Workstation")
@@ -99,12 +99,12 @@ def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[
                  team_first: bool = False) -> int:
     """Sign in (for a team backend), open the workstation, run the window; again after
     "Sign out" or a refused password, until the reviewer quits."""
-    from reviewer.enforcement import SEND_HOLD
+    from reviewer.enforcement.decisions import SEND_HOLD
     from reviewer.media.decode import SafeDecoder
     from reviewer.media.render import Renderer, RenditionCache
     from reviewer.sync.service_client import InsecureAddress
     from ui.main_window import MainWindow
-    from ui.sign_in import remembered_backend
+    from ui.security.sign_in import remembered_backend
 
     try:
         taxonomy = load_taxonomy(args.policies)
@@ -177,10 +177,10 @@ def obtain_sign_in(args, data_dir: Path, settings, tasks, *, ask: bool,  # type:
                    message: str = ""):
     """The remembered password from the keyring, silently; else the sign-in dialog.
 
-    Returns a `ui.sign_in.SignedIn`, or None when the reviewer cancels.
+    Returns a `ui.security.sign_in.SignedIn`, or None when the reviewer cancels.
     """
-    from reviewer import secrets
-    from ui.sign_in import (
+    from reviewer.security import secrets
+    from ui.security.sign_in import (
         AddressProblem,
         SignedIn,
         SignInDialog,
@@ -216,7 +216,7 @@ class SignInAgain(Exception):
 def open_workstation(args, data_dir: Path, taxonomy, signed_in, *,  # type: ignore[no-untyped-def]
                      decision_hold):
     """Open the workstation; an unreadable replica is offered a re-sync (or Quit: None)."""
-    from reviewer.replica import SALT_FILE, ReplicaUnreadable
+    from reviewer.store.replica import SALT_FILE, ReplicaUnreadable
     from reviewer.workstation import Workstation
 
     while True:
@@ -247,7 +247,7 @@ def open_workstation(args, data_dir: Path, taxonomy, signed_in, *,  # type: igno
 
 def ask_replica_unreadable(error: BaseException, *, offer_sign_in: bool = False) -> str:
     """"resync", "sign in" or "quit", as the reviewer chooses."""
-    from ui.sign_in import ReplicaUnreadableBox
+    from ui.security.sign_in import ReplicaUnreadableBox
 
     box = ReplicaUnreadableBox(error, offer_sign_in=offer_sign_in)
     box.exec()
@@ -319,10 +319,10 @@ def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-unt
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QLabel, QMessageBox
 
-    from reviewer import secrets
+    from reviewer.security import secrets
     from reviewer.sync.engine import Connection
-    from ui.lock import PasswordCheck, file_menu, install_lock
-    from ui.sign_in import tls_status
+    from ui.security.lock import PasswordCheck, file_menu, install_lock
+    from ui.security.sign_in import tls_status
 
     session = Session()
     workstation = window.workstation

@@ -31,28 +31,28 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import select
 
-from reviewer.enforcement import DecisionDraft, DecisionRejected, record_decision
-from reviewer.leases import Lease, LeaseError
+from reviewer.enforcement.decisions import DecisionDraft, DecisionRejected, record_decision
 from reviewer.media.render import Renderer
-from reviewer.models import Reviewer
-from reviewer.notes import NoteRejected, add_note, notes_for
-from reviewer.queue import count_cases
+from reviewer.queue.case_queue import count_cases
+from reviewer.queue.leases import Lease, LeaseError
+from reviewer.queue.notes import NoteRejected, add_note, notes_for
+from reviewer.store.models import Reviewer
+from reviewer.store.outbox import get_state, pending_count
 from reviewer.sync.engine import SyncReport
-from reviewer.sync.outbox import get_state, pending_count
 from reviewer.vocabulary import Role
 from reviewer.workstation import Workstation
 from ui.about import AboutDialog
-from ui.case_report import export_case_report
-from ui.enforcement_actions import install_enforcement_actions
-from ui.enforcement_panel import EnforcementPanel
-from ui.qa_review import install_quality_actions
-from ui.queue_filters import QueueFilterBar
-from ui.queue_model import CaseQueueModel
-from ui.reports_view import ReportsWindow
-from ui.tasks import TaskRunner
-from ui.travel_dialog import TravelDialog
-from ui.viewer import MediaViewer
-from ui.wellness import WellbeingDialog, WellnessController
+from ui.enforcement.actions import install_enforcement_actions
+from ui.enforcement.panel import EnforcementPanel
+from ui.qa.review import install_quality_actions
+from ui.queue.filters import QueueFilterBar
+from ui.queue.model import CaseQueueModel
+from ui.reports.case_report import export_case_report
+from ui.reports.reports_view import ReportsWindow
+from ui.sync.travel_dialog import TravelDialog
+from ui.viewer.media_viewer import MediaViewer
+from ui.wellness.wellness_view import WellbeingDialog, WellnessController
+from ui.widgets.tasks import TaskRunner
 
 SLA_TICK_MS = 1_000
 SYNC_POLL_MS = 5_000
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def export_case_report(self, path=None) -> None:  # type: ignore[no-untyped-def]
-        """A PDF of the current case with blurred thumbnails only (ui/case_report.py)."""
+        """A PDF of the current case with blurred thumbnails only (ui/reports/case_report.py)."""
         case_id = self.current_case_id()
         if case_id is None:
             self.statusBar().showMessage("Select a case to make its report.", 5000)

@@ -1,6 +1,6 @@
 """Safe media for the viewer: identify and decode untrusted files, render blurred views.
 
-Nothing here imports Qt. Synthetic demo media lives in `reviewer.media.synthetic`.
+Nothing here imports Qt. Synthetic demo media lives in `reviewer.demo.images`.
 """
 
 from reviewer.media.check import check_file, check_files

@@ -1,7 +1,7 @@
 """The backend's side of quality auditing: applying pushed QA work, scoring golden answers.
 
 An auditor's work travels from the replica as outbox mutations, applied at most once by
-`reviewer.sync.backend.apply_mutations` (its ledger of mutation ids makes a replay a no-op):
+`reviewer.sync.appliers.apply_mutations` (its ledger of mutation ids makes a replay a no-op):
 
 - ``qa_review``: the blind decision on a sample (the sample becomes "reviewed");
 - ``qa_verdict``: the auditor's verdict on the original (agree/disagree, reason, feedback);
@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from reviewer.models import (
+from reviewer.qa.golden import GoldenAnswer, GoldenCase, score_answer
+from reviewer.store.models import (
     QA_METHODS,
     QA_REASON_CATEGORIES,
     Case,
@@ -34,8 +35,7 @@ from reviewer.models import (
     Reviewer,
     utcnow,
 )
-from reviewer.qa.golden import GoldenAnswer, GoldenCase, score_answer
-from reviewer.sync.payload import (
+from reviewer.store.payload import (
     MutationRejected,
     optional_payload_id,
     payload_id,
@@ -169,7 +169,7 @@ def apply_qa_samples(session: Session, payload: dict[str, Any], version: int,
 
 
 def _as_actor(ctx: Any, payload: dict[str, Any], key: str) -> uuid.UUID:
-    """The payload's person, who must be the one signed in (see reviewer.sync.backend)."""
+    """The payload's person, who must be the one signed in (see reviewer.sync.appliers)."""
     if ctx is None:
         return payload_id(payload, key)
     return ctx.as_actor(payload, key)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from reviewer.clock import SystemClock
-from reviewer.models import Case, Decision, Queue, Reviewer
+from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.qa.sampling import (
     DEFAULT_NEW_REVIEWER_RATE,
     DEFAULT_RATE,
@@ -35,9 +35,9 @@ from reviewer.qa.store import (
     insert_golden_copy,
     mark_golden,
 )
-from reviewer.store import Database, DataPaths, sqlite_url
-from reviewer.sync.backend import next_change_version
-from reviewer.taxonomy import load_taxonomy
+from reviewer.store.changes import next_change_version
+from reviewer.store.database import Database, DataPaths, sqlite_url
+from reviewer.store.models import Case, Decision, Queue, Reviewer
 
 
 def _backend(args: argparse.Namespace) -> Database:

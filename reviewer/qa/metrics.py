@@ -34,17 +34,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from reviewer.models import (
-    Case,
-    Decision,
-    QaCalibration,
-    QaCalibrationMember,
-    QaGoldenScore,
-    QaReview,
-    QaSample,
-    Queue,
-    Reviewer,
-)
 from reviewer.qa.agreement import (
     MIN_CALIBRATION_ITEMS,
     MIN_PAIRED_ITEMS,
@@ -57,6 +46,17 @@ from reviewer.qa.agreement import (
     proportion,
 )
 from reviewer.qa.golden import MIN_GOLDEN_ANSWERS
+from reviewer.store.models import (
+    Case,
+    Decision,
+    QaCalibration,
+    QaCalibrationMember,
+    QaGoldenScore,
+    QaReview,
+    QaSample,
+    Queue,
+    Reviewer,
+)
 
 SCOPES = ("reviewer", "team", "area")
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from reviewer.clock import Clock
 
 if TYPE_CHECKING:
-    from reviewer.models import Case, Decision, Reviewer
+    from reviewer.store.models import Case, Decision, Reviewer
 
 DecisionId = uuid.UUID | str
 

@@ -36,10 +36,21 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from reviewer.audit import append_audit
 from reviewer.clock import Clock
-from reviewer.enforcement import MIN_RATIONALE_CHARS, outcome_problems
-from reviewer.models import (
+from reviewer.enforcement.decisions import MIN_RATIONALE_CHARS, outcome_problems
+from reviewer.policy.taxonomy import Taxonomy
+from reviewer.qa.apply import SAMPLER_ROLES, score_golden_decisions
+from reviewer.qa.sampling import (
+    AuditSample,
+    DecisionRecord,
+    SampleReason,
+    SamplingPolicy,
+    redraw_audit_sample,
+)
+from reviewer.queue.case_queue import PriorityWeights, derive_queue_fields
+from reviewer.security.audit import append_audit
+from reviewer.store.database import writing
+from reviewer.store.models import (
     QA_REASON_CATEGORIES,
     Case,
     Decision,
@@ -53,18 +64,7 @@ from reviewer.models import (
     Queue,
     Reviewer,
 )
-from reviewer.qa.apply import SAMPLER_ROLES, score_golden_decisions
-from reviewer.qa.sampling import (
-    AuditSample,
-    DecisionRecord,
-    SampleReason,
-    SamplingPolicy,
-    redraw_audit_sample,
-)
-from reviewer.queue import PriorityWeights, derive_queue_fields
-from reviewer.store import writing
-from reviewer.sync.outbox import enqueue
-from reviewer.taxonomy import Taxonomy
+from reviewer.store.outbox import enqueue
 from reviewer.vocabulary import Action, CaseStatus
 
 METHOD_OF_REASON = {
@@ -141,7 +141,7 @@ SAMPLING_FRAME_SQL = text(
 
 def has_sampling_frame(session: Session) -> bool:
     """Whether `session` is on a PostgreSQL team backend with ``rw_sampling_frame`` (set up
-    by init-backend, `reviewer.backend_security`): there samples are drawn through it."""
+    by init-backend, `reviewer.security.row_security`): there samples are drawn through it."""
     if session.get_bind().dialect.name != "postgresql":
         return False
     return bool(session.scalar(text(

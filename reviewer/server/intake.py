@@ -1,6 +1,6 @@
 """Intake over HTTP: partner tools post reports to ``reviewer-server``.
 
-- ``POST /v1/reports``: one report in the ingest format (`reviewer.ingest`, the parser
+- ``POST /v1/reports``: one report in the ingest format (`reviewer.queue.ingest`, the parser
   ``reviewer-admin ingest`` uses too), either as ``application/json`` with media inline as
   ``{"data_base64": ..., "filename": ...}``, or as ``multipart/form-data``: a field
   ``report`` with the report's JSON, and each media file as a file part that the report's
@@ -54,7 +54,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reviewer.ingest import (
+from reviewer.media.decode import DecodeLimits, MediaInfo, SafeDecoder
+from reviewer.media.errors import MediaError
+from reviewer.queue.case_queue import PriorityWeights
+from reviewer.queue.ingest import (
     MAX_MEDIA_ITEMS,
     ParsedReport,
     RecordProblem,
@@ -63,12 +66,9 @@ from reviewer.ingest import (
     parse_report,
     vetting,
 )
-from reviewer.media.decode import DecodeLimits, MediaInfo, SafeDecoder
-from reviewer.media.errors import MediaError
-from reviewer.models import Case, Decision, IntakeReceipt, Queue, SecondReview
-from reviewer.queue import PriorityWeights
-from reviewer.server.app import MAX_BODY, RETRY_AFTER_S, Refusal, Service, read_body, translate
+from reviewer.server.requests import MAX_BODY, RETRY_AFTER_S, Refusal, Service, read_body, translate
 from reviewer.server.tokens import IntakeSource, verify_token
+from reviewer.store.models import Case, Decision, IntakeReceipt, Queue, SecondReview
 from reviewer.vocabulary import CaseStatus
 
 log = logging.getLogger("reviewer.server.intake")
@@ -318,7 +318,7 @@ class Intake:
 
     @contextmanager
     def _vet(self) -> Iterator[Vet]:
-        """`reviewer.ingest.vetting` in an idle decoder of this intake's (one is started
+        """`reviewer.queue.ingest.vetting` in an idle decoder of this intake's (one is started
         only when a report has media), returned to the pool afterwards."""
         taken: list[SafeDecoder] = []
 

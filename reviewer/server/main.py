@@ -14,8 +14,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from reviewer.store import BackendError, Database, SchemaVersionError, check_schema
-from reviewer.taxonomy import TaxonomyError, load_taxonomy
+from reviewer.policy.taxonomy import TaxonomyError, load_taxonomy
+from reviewer.store.database import BackendError, Database, SchemaVersionError, check_schema
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
 

@@ -21,9 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from reviewer.backend_security import USERNAME_PATTERN
-from reviewer.models import Device, Reviewer, ServiceSession
-from reviewer.store import Database
+from reviewer.security.row_security import USERNAME_PATTERN
+from reviewer.store.database import Database
+from reviewer.store.models import Device, Reviewer, ServiceSession
 
 DEFAULT_TTL = timedelta(hours=1)
 

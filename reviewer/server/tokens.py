@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from reviewer.models import IntakeToken
+from reviewer.store.models import IntakeToken
 from reviewer.vocabulary import Channel
 
 TOKEN_PREFIX = "rvi_"
@@ -111,7 +111,7 @@ def list_tokens(session: Session) -> list[IntakeToken]:
 
 
 def _run(args: argparse.Namespace, work):  # type: ignore[no-untyped-def]
-    from reviewer.store import BackendError, Database
+    from reviewer.store.database import BackendError, Database
 
     backend = Database.open(args.backend, migrate=False)
     try:

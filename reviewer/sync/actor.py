@@ -2,7 +2,7 @@
 
 Every change a workstation sends is applied for one `Actor`, loaded from the backend's own
 rows (never from the request): the reviewer account behind the signed-in session, its role,
-its teams' queues and the device it signed in from. The appliers (`reviewer.sync.backend`)
+its teams' queues and the device it signed in from. The appliers (`reviewer.sync.appliers`)
 and the lease and sampling calls check each workflow rule against it, so a tampered client
 can do no more than its person's role allows. Row-level security on PostgreSQL says the same
 for reads (defence in depth); it is not what keeps writes in bounds, since people's roles
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reviewer.models import Case, Escalation, QaSample, Queue, Reviewer, TeamMembership
+from reviewer.store.models import Case, Escalation, QaSample, Queue, Reviewer, TeamMembership
 from reviewer.vocabulary import EscalationTeam, Role
 
 

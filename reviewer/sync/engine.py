@@ -31,19 +31,19 @@ from sqlalchemy import Table, func, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
-from reviewer.devices import DeviceError
-from reviewer.leases import LeaseError
-from reviewer.models import SYNCED_MODELS, Case, OutboxEntry
-from reviewer.queue import PriorityWeights, derive_queue_fields
-from reviewer.store import (
+from reviewer.queue.case_queue import PriorityWeights, derive_queue_fields
+from reviewer.queue.leases import LeaseError
+from reviewer.security.devices import DeviceError
+from reviewer.store.database import (
     BackendError,
     BackendLoginFailed,
     BackendUnavailable,
     Database,
     SchemaVersionError,
 )
-from reviewer.sync.backend import Mutation, MutationResult
-from reviewer.sync.outbox import get_state, pending_count, set_state
+from reviewer.store.models import SYNCED_MODELS, Case, OutboxEntry
+from reviewer.store.outbox import get_state, pending_count, set_state
+from reviewer.sync.appliers import Mutation, MutationResult
 
 if TYPE_CHECKING:
     from reviewer.sync.link import BackendLink

@@ -8,11 +8,11 @@ sample, and the backend decides. Two links answer the same questions:
   the embedded demo (an SQLite file), the admin's tools as the owner, and, inside
   ``reviewer-server``, every request a signed-in person makes. Every change is applied for
   an `Actor` loaded from the backend's rows, with every workflow rule checked
-  (`reviewer.sync.backend`); reads for a person run under their role's row security on
+  (`reviewer.sync.appliers`); reads for a person run under their role's row security on
   PostgreSQL (``read_as_person``).
 - `reviewer.sync.service_client.ServiceLink` asks a ``reviewer-server`` over HTTPS.
 
-Both raise the same errors (`reviewer.store.BackendError` and its kinds, `LeaseError`,
+Both raise the same errors (`reviewer.store.database.BackendError` and its kinds, `LeaseError`,
 `KitRefused`, `QaRefused`), so the sync engine and the window cannot tell them apart.
 """
 
@@ -28,10 +28,11 @@ from typing import Protocol
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from reviewer.backend_security import GROUP_ROLES
 from reviewer.clock import Clock
-from reviewer.devices import DeviceStatus, check_in
-from reviewer.leases import (
+from reviewer.policy.taxonomy import Taxonomy
+from reviewer.qa.sampling import SamplingPolicy
+from reviewer.qa.store import draw_sample
+from reviewer.queue.leases import (
     Lease,
     LeaseError,
     expire_leases,
@@ -41,25 +42,23 @@ from reviewer.leases import (
     release_lease,
     renew_lease,
 )
-from reviewer.models import Case, Reviewer, TeamMembership, WellnessSummary
-from reviewer.qa.sampling import SamplingPolicy
-from reviewer.qa.store import draw_sample
-from reviewer.store import Database, check_schema
+from reviewer.security.devices import DeviceStatus, check_in
+from reviewer.security.row_security import GROUP_ROLES
+from reviewer.store.changes import current_change_version, next_change_version
+from reviewer.store.database import Database, check_schema
+from reviewer.store.models import Case, Reviewer, TeamMembership, WellnessSummary
 from reviewer.sync.actor import Actor, ActorRefused
-from reviewer.sync.backend import (
+from reviewer.sync.appliers import (
     Applying,
     ChangeBatch,
     Mutation,
     MutationResult,
     apply_mutations,
-    current_change_version,
     lock_cases,
-    next_change_version,
     read_changes,
 )
 from reviewer.sync.offline_kit import KitEstimate, KitRefused, KitReport, estimate_kit, lease_kit
-from reviewer.taxonomy import Taxonomy
-from reviewer.wellness import DailyExposure, ReviewerDay, WellnessPolicy, team_aggregate
+from reviewer.wellness.exposure import DailyExposure, ReviewerDay, WellnessPolicy, team_aggregate
 
 Progress = Callable[[int, int], None]
 
@@ -70,7 +69,7 @@ MAX_KIT_LEASE = timedelta(days=7)
 MAX_KIT_CASES = 2_000
 NO_SUCH_CASE = "the case does not exist on the backend"
 """The answer for a case that does not exist and for a case of a team the person does not
-work in alike (as `reviewer.leases` words the first), so that nobody learns another team's
+work in alike (as `reviewer.queue.leases` words the first), so that nobody learns another team's
 case ids, or who holds them, by asking."""
 
 
@@ -88,7 +87,7 @@ class DrawnSample:
 @dataclass(frozen=True)
 class TeamWellness:
     """A lead's view of one day across their teams: aggregates only, and none below three
-    people sharing (`reviewer.wellness.team_aggregate`)."""
+    people sharing (`reviewer.wellness.exposure.team_aggregate`)."""
 
     day: date
     reviewers_counted: int

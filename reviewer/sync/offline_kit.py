@@ -18,10 +18,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from reviewer.clock import Clock
-from reviewer.leases import grant_lease, workable_queue_ids
-from reviewer.models import Case, MediaBlob, MediaItem, Queue
-from reviewer.store import Database
-from reviewer.taxonomy import Taxonomy
+from reviewer.policy.taxonomy import Taxonomy
+from reviewer.queue.leases import grant_lease, workable_queue_ids
+from reviewer.store.database import Database
+from reviewer.store.models import Case, MediaBlob, MediaItem, Queue
 from reviewer.vocabulary import CaseStatus
 
 DEFAULT_KIT_LEASE = timedelta(hours=72)

@@ -6,7 +6,7 @@ signs in again by itself when the token runs out while the password is still in 
 Every failure is one of the core's own errors with a plain message: a lost network or a
 service that is down is `BackendUnavailable` (sync backs off and retries), a refused
 password `BackendLoginFailed`, a revoked device `DeviceRevoked` in the engine's terms
-(`reviewer.devices.DeviceStatus` with ``revoked``), a lease conflict `LeaseError`.
+(`reviewer.security.devices.DeviceStatus` with ``revoked``), a lease conflict `LeaseError`.
 
 TLS: an ``https://`` address is verified against the system's certificate authorities (or
 ``REVIEWER_CA_BUNDLE`` / ``SSL_CERT_FILE``); plain ``http://`` is accepted only for this
@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reviewer.devices import DeviceError, DeviceStatus
-from reviewer.leases import Lease, LeaseError, LeaseLost
 from reviewer.qa.store import QaRefused
-from reviewer.store import (
+from reviewer.queue.leases import Lease, LeaseError, LeaseLost
+from reviewer.security.devices import DeviceError, DeviceStatus
+from reviewer.store.database import (
     BackendError,
     BackendLoginFailed,
     BackendUnavailable,
@@ -39,7 +39,7 @@ from reviewer.store import (
     head_revision,
 )
 from reviewer.sync import wire
-from reviewer.sync.backend import ChangeBatch, Mutation, MutationResult
+from reviewer.sync.appliers import ChangeBatch, Mutation, MutationResult
 from reviewer.sync.link import DrawnSample, Progress, TeamWellness
 from reviewer.sync.offline_kit import KitEstimate, KitRefused, KitReport
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import Date, LargeBinary, Table
 
-from reviewer.devices import DeviceStatus
-from reviewer.leases import Lease
-from reviewer.models import GUID, SYNCED_MODELS, UTCDateTime
-from reviewer.sync.backend import ChangeBatch, Mutation, MutationResult
+from reviewer.queue.leases import Lease
+from reviewer.security.devices import DeviceStatus
+from reviewer.store.models import GUID, SYNCED_MODELS, UTCDateTime
+from reviewer.sync.appliers import ChangeBatch, Mutation, MutationResult
 from reviewer.sync.offline_kit import KitEstimate, KitReport
 
 

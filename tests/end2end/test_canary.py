@@ -23,14 +23,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from reviewer.clock import ManualClock
-from reviewer.demo import seed_demo
-from reviewer.enforcement import DecisionDraft, record_decision
-from reviewer.ingest import case_id_for, ingest_file
+from reviewer.demo.images import make_demo_image
+from reviewer.demo.seed import seed_demo
+from reviewer.enforcement.decisions import DecisionDraft, record_decision
 from reviewer.media.decode import SafeDecoder, probe
-from reviewer.media.synthetic import make_demo_image
-from reviewer.models import Case, MediaBlob, MediaItem, Note
-from reviewer.notes import add_note
-from reviewer.queue import QueueFilter, count_cases
+from reviewer.queue.case_queue import QueueFilter, count_cases
+from reviewer.queue.ingest import case_id_for, ingest_file
+from reviewer.queue.notes import add_note
+from reviewer.store.models import Case, MediaBlob, MediaItem, Note
 from reviewer.workstation import Workstation
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from reviewer.clock import ManualClock
 from reviewer.media.render import Renderer, RenditionCache
 from tests.helpers.workstations import demo_workstation
 from ui.main_window import MainWindow
-from ui.tasks import TaskRunner
+from ui.widgets.tasks import TaskRunner
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtPdf import QPdfDocument
 from sqlalchemy import func, select, update
 
-from reviewer.audit import AuditKind
-from reviewer.demo import demo_reviewer_id
+from reviewer.demo.seed import demo_reviewer_id
 from reviewer.media.render import Renderer, RenditionCache
 from reviewer.media.video import frame_picture
-from reviewer.models import AuditLogEntry, Case, Decision, Escalation, MediaItem, Note
-from ui.case_report import (
+from reviewer.security.audit import AuditKind
+from reviewer.store.models import AuditLogEntry, Case, Decision, Escalation, MediaItem, Note
+from ui.reports.case_report import (
     THUMBNAIL_BOX,
     gather_case_report,
     plain,

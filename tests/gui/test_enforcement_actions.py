@@ -11,15 +11,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import func, select
 
-from reviewer.enforcement import MIN_SEVERE_RATIONALE_CHARS, SEND_HOLD
-from reviewer.models import Case, Decision, OutboxEntry, Reviewer
-from reviewer.store import sqlite_url
+from reviewer.enforcement.decisions import MIN_SEVERE_RATIONALE_CHARS, SEND_HOLD
+from reviewer.store.database import sqlite_url
+from reviewer.store.models import Case, Decision, OutboxEntry, Reviewer
 from reviewer.vocabulary import CaseStatus, Channel
 from reviewer.workstation import Workstation
 from tests.gui.conftest import make_window
 from tests.helpers.workstations import demo_workstation
-from ui.enforcement_actions import install_enforcement_actions
-from ui.enforcement_panel import QuickPolicy
+from ui.enforcement.actions import install_enforcement_actions
+from ui.enforcement.panel import QuickPolicy
 
 # Popups (the policy completer, the template menu) and dialogs ask the platform to raise
 # them and grab the keyboard, which the offscreen platform cannot do.

@@ -10,10 +10,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
-from reviewer.demo import seed_demo
-from reviewer.enforcement import DecisionDraft, record_decision
-from reviewer.escalation import escalation_queue_id
-from reviewer.models import (
+from reviewer.demo.seed import seed_demo
+from reviewer.enforcement.decisions import DecisionDraft, record_decision
+from reviewer.enforcement.escalation import escalation_queue_id
+from reviewer.enforcement.responses import RESPONSE_CHANNELS
+from reviewer.store.database import sqlite_url
+from reviewer.store.models import (
     Case,
     Decision,
     Escalation,
@@ -22,13 +24,11 @@ from reviewer.models import (
     SecondReview,
     TeamMembership,
 )
-from reviewer.responses import RESPONSE_CHANNELS
-from reviewer.store import sqlite_url
 from reviewer.vocabulary import CaseStatus, EscalationTeam
 from reviewer.workstation import Workstation
 from tests.gui.conftest import make_window
 from tests.helpers.workstations import demo_workstation
-from ui.enforcement_actions import install_enforcement_actions
+from ui.enforcement.actions import install_enforcement_actions
 
 # Dialogs and popups ask the platform to raise them and grab the keyboard, which the
 # offscreen platform cannot do.

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout
 
-from ui.lock import DEMO_UNLOCK, PasswordCheck, install_lock
+from ui.security.lock import DEMO_UNLOCK, PasswordCheck, install_lock
 
 PASSWORD = "blue harbour 42"
 

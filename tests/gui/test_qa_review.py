@@ -10,17 +10,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import delete, select
 
-from reviewer.demo import REVIEWERS, demo_reviewer_id
-from reviewer.models import Case, Decision, OutboxEntry, QaReview, QaSample, Reviewer
+from reviewer.demo.seed import REVIEWERS, demo_reviewer_id
 from reviewer.qa.sampling import SamplingPolicy
 from reviewer.qa.store import create_calibration, draw_sample
-from reviewer.store import sqlite_url
-from reviewer.sync.backend import next_change_version
+from reviewer.store.changes import next_change_version
+from reviewer.store.database import sqlite_url
+from reviewer.store.models import Case, Decision, OutboxEntry, QaReview, QaSample, Reviewer
 from reviewer.workstation import Workstation
 from tests.gui.conftest import make_window
 from tests.helpers.workstations import demo_workstation
-from ui.my_quality import MyQualityDialog
-from ui.qa_review import AuditWindow, collect_visible_texts
+from ui.qa.my_quality import MyQualityDialog
+from ui.qa.review import AuditWindow, collect_visible_texts
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 

@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 from sqlalchemy import select
 
-from reviewer.models import Case, LeaseEvent, Note
-from reviewer.queue import PriorityWeights, priority_score, sla_state
+from reviewer.queue.case_queue import PriorityWeights, priority_score, sla_state
+from reviewer.store.models import Case, LeaseEvent, Note
 from tests.gui.conftest import make_window
 
 
@@ -195,8 +195,8 @@ def test_handoff_note_is_saved_marked_in_the_queue_and_searchable(qtbot, window,
 
 
 def test_deciding_a_case_someone_else_holds_is_refused(qtbot, window, workstation, clock):
-    from reviewer.demo import demo_reviewer_id
-    from reviewer.leases import lease_case
+    from reviewer.demo.seed import demo_reviewer_id
+    from reviewer.queue.leases import lease_case
 
     case_id = window.queue_model.case_id(0)
     lease_case(workstation.backend, case_id, demo_reviewer_id("amara"), clock)

@@ -16,13 +16,13 @@ from PySide6.QtPdf import QPdfDocument
 from sqlalchemy import func, select
 
 from reviewer.clock import ManualClock
-from reviewer.models import AuditLogEntry, OutboxEntry
-from reviewer.reports import Bucket
-from reviewer.store import Database, sqlite_url
-from tests.unit.test_qa_report_tables import FLEISS_KAPPA, add_calibrations_and_golden
-from tests.unit.test_reports import NOW, add_qa_reviews, build_known_dataset
-from ui.reports_view import TABS, ReportsWindow
-from ui.tasks import TaskRunner
+from reviewer.reports.analytics import Bucket
+from reviewer.store.database import Database, sqlite_url
+from reviewer.store.models import AuditLogEntry, OutboxEntry
+from tests.unit.qa.test_qa_report_tables import FLEISS_KAPPA, add_calibrations_and_golden
+from tests.unit.reports.test_reports import NOW, add_qa_reviews, build_known_dataset
+from ui.reports.reports_view import TABS, ReportsWindow
+from ui.widgets.tasks import TaskRunner
 
 CLIENT = "reports-test-client"
 LEAD = uuid.UUID("00000000-0000-0000-0000-00000000000a")

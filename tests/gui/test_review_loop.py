@@ -8,8 +8,8 @@ from PySide6.QtGui import QImage
 from sqlalchemy import func, select
 
 from reviewer.media.render import RenditionSettings
-from reviewer.models import Case, Decision, OutboxEntry
-from reviewer.queue import QueueFilter, case_ids
+from reviewer.queue.case_queue import QueueFilter, case_ids
+from reviewer.store.models import Case, Decision, OutboxEntry
 from tests.gui.conftest import make_window
 
 

@@ -15,16 +15,16 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
-from reviewer import secrets
 from reviewer.clock import ManualClock
-from reviewer.store import DataPaths
+from reviewer.security import secrets
+from reviewer.store.database import DataPaths
 from tests.helpers.keyrings import without_keyring
 from tests.helpers.pg_workstations import create_login, drop_logins, seed_backend
 from tests.helpers.postgres import TEMPLATE, pg_url, postgres_server
 from tests.helpers.service import free_port, running_service
 from tests.helpers.tls_certs import make_ca, make_server_certificate
 from ui.first_run import FirstRunDialog
-from ui.sign_in import (
+from ui.security.sign_in import (
     ADDRESS_SETTING,
     LOOPBACK_LINE,
     NO_KEYRING,
@@ -37,7 +37,7 @@ from ui.sign_in import (
     parse_backend_address,
     tls_status,
 )
-from ui.tasks import TaskRunner
+from ui.widgets.tasks import TaskRunner
 
 __all__ = ["pg_url", "postgres_server"]
 
@@ -239,8 +239,8 @@ def service_sessions(team_backend, username: str) -> tuple[int, int]:
     """(started, still live) service sessions of a person, read as the backend's owner."""
     from sqlalchemy import func, select
 
-    from reviewer.models import Reviewer, ServiceSession
-    from reviewer.store import Database
+    from reviewer.store.database import Database
+    from reviewer.store.models import Reviewer, ServiceSession
 
     owner = Database.open(team_backend, migrate=False)
     try:
@@ -514,8 +514,8 @@ def _damage(path: Path) -> None:
 def test_a_damaged_replica_is_resynced_from_the_backend_or_the_app_quits(
         qtbot, tmp_path, system_keyring):
     from reviewer.clock import ManualClock
-    from reviewer.enforcement import SEND_HOLD
-    from reviewer.taxonomy import load_taxonomy
+    from reviewer.enforcement.decisions import SEND_HOLD
+    from reviewer.policy.taxonomy import load_taxonomy
     from tests.helpers.workstations import demo_workstation
     from ui.app import build_parser, open_workstation
 
@@ -545,11 +545,11 @@ def test_a_damaged_replica_is_resynced_from_the_backend_or_the_app_quits(
 
 def test_without_a_keyring_a_replica_that_will_not_open_offers_signing_in_again(
         qtbot, data_dir, no_keyring):
-    from reviewer.enforcement import SEND_HOLD
-    from reviewer.taxonomy import load_taxonomy
+    from reviewer.enforcement.decisions import SEND_HOLD
+    from reviewer.policy.taxonomy import load_taxonomy
     from reviewer.workstation import Workstation
     from ui.app import SignInAgain, build_parser, open_workstation
-    from ui.sign_in import SignedIn
+    from ui.security.sign_in import SignedIn
 
     # Opening a workstation does not contact the service: no service needs to run here.
     address = parse_backend_address(f"http://127.0.0.1:{free_port()}")
@@ -690,7 +690,7 @@ def test_a_wiped_replica_is_explained_once_after_start(qtbot, tmp_path):
 def test_an_unverified_or_unencrypted_service_is_warned_about_in_the_status_bar(
         qtbot, window, typed, label):
     from ui.app import install_session
-    from ui.sign_in import SignedIn
+    from ui.security.sign_in import SignedIn
 
     address = parse_backend_address(typed)
     window.workstation.settings.set("security/allow_unverified_tls", True)
@@ -705,7 +705,7 @@ def test_an_unverified_or_unencrypted_service_is_warned_about_in_the_status_bar(
 
 def test_a_verified_service_gets_no_warning_in_the_status_bar(qtbot, window):
     from ui.app import install_session
-    from ui.sign_in import SignedIn
+    from ui.security.sign_in import SignedIn
 
     address = parse_backend_address("reviews.example.org")
     session = install_session(window, window.tasks, SignedIn(address, "amara", PASSWORD, False))
@@ -719,7 +719,7 @@ def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
     from reviewer.workstation import Workstation
     from ui.app import SIGN_IN_AGAIN, install_session
     from ui.main_window import MainWindow
-    from ui.sign_in import SignedIn
+    from ui.security.sign_in import SignedIn
 
     address = parse_backend_address(service)
     workstation = Workstation.open(data_dir, backend_url=address.url,

@@ -6,7 +6,7 @@ import uuid
 
 from reviewer.sync.service_client import ServiceLink
 from tests.gui.test_queue_view import _rows
-from ui.travel_dialog import TravelDialog
+from ui.sync.travel_dialog import TravelDialog
 
 
 def _idle(qtbot, window):
@@ -60,7 +60,7 @@ def test_a_kit_of_child_safety_cases_is_refused_in_the_dialog(qtbot, window, wor
     """The queue list never offers child safety; asked anyway, the dialog says why."""
     from sqlalchemy import select
 
-    from reviewer.models import Queue
+    from reviewer.store.models import Queue
 
     dialog = TravelDialog(workstation, window.tasks, window)
     qtbot.addWidget(dialog)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from reviewer.demo import DEMO_VIDEO_SECONDS
+from reviewer.demo.seed import DEMO_VIDEO_SECONDS
 from tests.gui.conftest import make_window
 
 

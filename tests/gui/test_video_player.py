@@ -21,14 +21,14 @@ from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
 
 from reviewer.clock import ManualClock
+from reviewer.demo.images import make_demo_image
+from reviewer.demo.video import make_bad_videos, make_demo_video
 from reviewer.media.render import Renderer, RenditionCache, RenditionSettings
-from reviewer.media.synthetic import make_demo_image
-from reviewer.media.synthetic_video import make_bad_videos, make_demo_video
 from reviewer.media.video import VideoLimits, VideoReader, sharp_picture
-from reviewer.taxonomy import load_taxonomy
-from reviewer.wellness import ExposureLedger
-from ui.tasks import TaskRunner
-from ui.viewer import MediaViewer
+from reviewer.policy.taxonomy import load_taxonomy
+from reviewer.wellness.exposure import ExposureLedger
+from ui.viewer.media_viewer import MediaViewer
+from ui.widgets.tasks import TaskRunner
 
 TAXONOMY = load_taxonomy()
 SIZE = (160, 120)

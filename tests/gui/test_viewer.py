@@ -21,18 +21,18 @@ from PySide6.QtGui import QImage, QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QPlainTextEdit, QWidget
 
 from reviewer.clock import ManualClock
+from reviewer.demo.images import make_animated_gif, make_bad_files, make_demo_image
 from reviewer.media.render import Renderer, RenditionCache, RenditionSettings
 from reviewer.media.reveal import RevealMode
-from reviewer.media.synthetic import make_animated_gif, make_bad_files, make_demo_image
-from reviewer.taxonomy import load_taxonomy
-from reviewer.wellness import ExposureLedger
-from ui.tasks import TaskRunner
-from ui.viewer import (
+from reviewer.policy.taxonomy import load_taxonomy
+from reviewer.wellness.exposure import ExposureLedger
+from ui.viewer.media_viewer import (
     STATUS_BLURRED,
     STATUS_COVERED,
     STATUS_UNBLURRED,
     MediaViewer,
 )
+from ui.widgets.tasks import TaskRunner
 
 TAXONOMY = load_taxonomy()
 

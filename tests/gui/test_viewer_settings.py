@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from reviewer.media.render import RenditionSettings
-from reviewer.taxonomy import load_taxonomy
-from ui.viewer_settings import ViewerSettings, describe_settings
+from reviewer.policy.taxonomy import load_taxonomy
+from ui.viewer.settings_dialog import ViewerSettings, describe_settings
 
 
 def _store(tmp_path, text: str = "") -> QSettings:

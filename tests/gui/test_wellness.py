@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 from sqlalchemy import select
 
-from reviewer.models import OutboxEntry, WellnessState
-from reviewer.wellness_store import load_records
+from reviewer.store.models import OutboxEntry, WellnessState
+from reviewer.wellness.records import load_records
 from tests.gui.conftest import make_window
 from tests.gui.test_review_loop import _select_case_with_media, _to_pil, _wait_for_media
 
@@ -127,7 +127,7 @@ def test_records_survive_a_restart_and_stay_on_the_device(qtbot, workstation, re
 
 def test_sharing_sends_totals_but_never_checkins(qtbot, window, workstation, clock):
     window.wellness.records.checkins.append(
-        __import__("reviewer.wellness", fromlist=["CheckIn"]).CheckIn(clock.now(), 2,
+        __import__("reviewer.wellness.exposure", fromlist=["CheckIn"]).CheckIn(clock.now(), 2,
                                                                       "private words"))
     window.wellness.set_sharing(True)
     with workstation.replica.sessions() as session:
@@ -138,7 +138,7 @@ def test_sharing_sends_totals_but_never_checkins(qtbot, window, workstation, clo
 
 
 def test_wellbeing_dialog_shows_today_and_fourteen_days(qtbot, window, clock):
-    from ui.wellness import WellbeingDialog
+    from ui.wellness.wellness_view import WellbeingDialog
 
     dialog = WellbeingDialog(window.wellness, "reviewer", window)
     qtbot.addWidget(dialog)

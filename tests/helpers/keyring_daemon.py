@@ -137,7 +137,8 @@ def keyring_for_benchmarks() -> Iterator[None]:
     # Asked in a child: `keyring` picks its backend once per process, and this process
     # must pick the private one if it comes to that.
     probe = subprocess.run(
-        [sys.executable, "-c", "import reviewer.secrets as s; print(s.keyring_available())"],
+        [sys.executable, "-c",
+         "import reviewer.security.secrets as s; print(s.keyring_available())"],
         capture_output=True, text=True, check=False)
     if probe.stdout.strip() == "True":
         yield

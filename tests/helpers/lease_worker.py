@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 
 from reviewer.clock import SystemClock
-from reviewer.leases import lease_next_case
-from reviewer.store import Database
+from reviewer.queue.leases import lease_next_case
+from reviewer.store.database import Database
 
 
 def claim_all(url: str, reviewer_id: str, barrier: Path | None = None) -> list[str]:

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
 from reviewer.clock import Clock
-from reviewer.demo import seed_demo
-from reviewer.enforcement import DecisionDraft, record_decision
-from reviewer.models import Case, Decision
-from reviewer.store import Database
+from reviewer.demo.seed import seed_demo
+from reviewer.enforcement.decisions import DecisionDraft, record_decision
+from reviewer.policy.taxonomy import Taxonomy, load_taxonomy
+from reviewer.store.database import Database
+from reviewer.store.models import Case, Decision
 from reviewer.sync.engine import Backoff
-from reviewer.taxonomy import Taxonomy, load_taxonomy
 from reviewer.workstation import Workstation
 
 RATIONALE = "Read in full: the content does not break this policy; no action is needed."
@@ -74,7 +74,7 @@ def count(database: Database, model: type, *where: object) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-# -- per-person login roles (reviewer.backend_security) ------------------------------------
+# -- per-person login roles (reviewer.security.row_security) ------------------------------------
 
 LOGIN_PASSWORD = "a long test passphrase 42"
 
@@ -83,8 +83,8 @@ def create_login(url: URL | str, name: str, *, role: str, teams: list[str],
                  password: str = LOGIN_PASSWORD) -> URL:
     """Create a login role and its reviewer account (as the owner at ``url``); returns the
     URL to connect as that person."""
-    from reviewer.backend_security import create_user
-    from reviewer.store import make_engine
+    from reviewer.security.row_security import create_user
+    from reviewer.store.database import make_engine
 
     engine = make_engine(url)
     try:
@@ -97,7 +97,7 @@ def create_login(url: URL | str, name: str, *, role: str, teams: list[str],
 
 
 def login_url(url: URL | str, name: str, password: str = LOGIN_PASSWORD) -> URL:
-    from reviewer.store import normalise_url
+    from reviewer.store.database import normalise_url
 
     return normalise_url(url).set(username=name, password=password)
 
@@ -121,7 +121,7 @@ def check_in_device(workstation: Workstation, username: str) -> None:
     """Register the workstation's device as its reviewer (the sync engine does this at the
     start of every sync; calling it again is harmless). Through a backend service the
     workstation asks the service, which registers it for the person signed in."""
-    from reviewer.devices import check_in
+    from reviewer.security.devices import check_in
 
     if workstation.backend is None:
         workstation.sync.backend.check_in(workstation.client_id)

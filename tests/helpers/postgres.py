@@ -32,7 +32,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
-from reviewer.store import Database
+from reviewer.security.row_security import init_backend
+from reviewer.store.database import make_engine
 
 ENV_URL = "REVIEWER_TEST_PG_URL"
 TEMPLATE = "reviewer_template"
@@ -211,7 +212,11 @@ def open_server(*, durable: bool = False) -> PostgresServer:
 
 def migrate_template(server: PostgresServer) -> None:
     url = server.create_database(TEMPLATE)
-    Database.open(url).dispose()
+    engine = make_engine(url)
+    try:
+        init_backend(engine)
+    finally:
+        engine.dispose()
 
 
 # -- pytest fixtures (imported by tests/integration/conftest.py) ---------------------------

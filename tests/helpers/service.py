@@ -23,9 +23,9 @@ import uvicorn
 from sqlalchemy.engine import URL
 
 from reviewer.clock import Clock
+from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.server.app import create_app
-from reviewer.store import Database
-from reviewer.taxonomy import load_taxonomy
+from reviewer.store.database import Database
 
 
 def free_port() -> int:

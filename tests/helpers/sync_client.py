@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reviewer.clock import SystemClock
-from reviewer.models import Case, OutboxEntry, Queue, TeamMembership
+from reviewer.store.models import Case, OutboxEntry, Queue, TeamMembership
 from reviewer.sync.engine import SyncReport
 from tests.helpers.pg_workstations import decide, open_workstation
 

@@ -6,12 +6,12 @@ import random
 from pathlib import Path
 
 from reviewer.clock import Clock, ManualClock
-from reviewer.demo import seed_demo
-from reviewer.store import Database, sqlite_url
+from reviewer.demo.seed import seed_demo
+from reviewer.policy.taxonomy import load_taxonomy
+from reviewer.store.database import Database, sqlite_url
+from reviewer.store.outbox import client_id as load_client_id
 from reviewer.sync.engine import SyncEngine
 from reviewer.sync.link import DirectLink
-from reviewer.sync.outbox import client_id as load_client_id
-from reviewer.taxonomy import load_taxonomy
 from reviewer.workstation import Workstation
 
 _SEEDED: dict[tuple[int, bool], Path] = {}

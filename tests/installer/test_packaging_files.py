@@ -110,11 +110,11 @@ def test_spec_names_files_that_exist(monkeypatch: pytest.MonkeyPatch) -> None:
         destinations.add(f"{destination}/{Path(source).name}")
     # Found at run time by Path(__file__)-relative paths, as in the source tree.
     for needed in ("resources/policies.toml", "resources/dsa_mapping.toml",
-                   "resources/style.qss", "reviewer/migrations/env.py",
-                   "reviewer/migrations/script.py.mako"):
+                   "resources/style.qss", "reviewer/store/migrations/env.py",
+                   "reviewer/store/migrations/script.py.mako"):
         assert needed in destinations
-    versions = {d for d in destinations if d.startswith("reviewer/migrations/versions/")}
-    shipped = {f"reviewer/migrations/versions/{p.name}"
+    versions = {d for d in destinations if d.startswith("reviewer/store/migrations/versions/")}
+    shipped = {f"reviewer/store/migrations/versions/{p.name}"
                for p in (ROOT / "reviewer" / "migrations" / "versions").glob("*.py")}
     assert versions == shipped
     (_pyz, *_rest), exe = calls["EXE"][0]

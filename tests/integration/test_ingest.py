@@ -11,11 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from reviewer.cli import main
-from reviewer.ingest import case_id_for
-from reviewer.media.synthetic import make_bad_files, make_demo_image
-from reviewer.models import Case, MediaBlob, MediaItem, Queue
-from reviewer.queue import PriorityWeights, derive_queue_fields
-from reviewer.store import Database, sqlite_url
+from reviewer.demo.images import make_bad_files, make_demo_image
+from reviewer.queue.case_queue import PriorityWeights, derive_queue_fields
+from reviewer.queue.ingest import case_id_for
+from reviewer.store.database import Database, sqlite_url
+from reviewer.store.models import Case, MediaBlob, MediaItem, Queue
 from tests.helpers.pg_workstations import count, open_workstation, seed_backend
 
 REPORTED = "2026-11-20T08:15:00Z"
@@ -164,8 +164,8 @@ def test_values_postgresql_refuses_cost_their_own_record_only(pg_url, tmp_path, 
     """A NUL in text is refused with a reason before PostgreSQL sees it; a value that gets
     past the checks but not past the database (here a region longer than its column, the
     check loosened on purpose) fails its batch, which is then written one case at a time."""
-    from reviewer import ingest
-    from reviewer.ingest import load_reports, parse_report, vetting
+    from reviewer.queue import ingest
+    from reviewer.queue.ingest import load_reports, parse_report, vetting
 
     seed_backend(pg_url, clock, cases=0)
     monkeypatch.setitem(ingest.TEXT_LIMITS, "region", 64)
@@ -198,7 +198,7 @@ def test_values_postgresql_refuses_cost_their_own_record_only(pg_url, tmp_path, 
             queues = {q.name: q for q in session.scalars(select(Queue))}
             for queue in queues.values():
                 session.expunge(queue)
-        from reviewer.taxonomy import load_taxonomy
+        from reviewer.policy.taxonomy import load_taxonomy
 
         parsed = [parse_report(_case(ref), queues=queues, taxonomy=load_taxonomy(),
                                folder=None, vet=vetting(), now=clock.now(),

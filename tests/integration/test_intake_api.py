@@ -22,12 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from reviewer.cli import main as admin
-from reviewer.enforcement import DecisionDraft, record_decision
-from reviewer.models import Case, IntakeReceipt, IntakeToken, MediaItem
+from reviewer.enforcement.decisions import DecisionDraft, record_decision
+from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.server import intake as intake_module
 from reviewer.server.app import create_app
-from reviewer.store import Database
-from reviewer.taxonomy import load_taxonomy
+from reviewer.store.database import Database
+from reviewer.store.models import Case, IntakeReceipt, IntakeToken, MediaItem
 from reviewer.workstation import Workstation
 from tests.helpers.pg_workstations import (
     LOGIN_PASSWORD,

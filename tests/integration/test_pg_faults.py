@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from reviewer.models import SYNCED_MODELS, AppliedMutation, Case, Decision, OutboxEntry
-from reviewer.store import BackendUnavailable
-from reviewer.sync.backend import current_change_version
+from reviewer.store.changes import current_change_version
+from reviewer.store.database import BackendUnavailable
+from reviewer.store.models import SYNCED_MODELS, AppliedMutation, Case, Decision, OutboxEntry
 from reviewer.sync.engine import Backoff, Connection, SyncReport
 from tests.helpers.pg_workstations import (
     count,
@@ -75,7 +75,7 @@ def _prepare(tmp_path: Path, url, clock, cases: int) -> Path:
 
 def _seeded_decisions(data_dir: Path) -> set:
     """The demo's past decisions, which the replica pulled before any client ran."""
-    from reviewer.store import Database, sqlite_url
+    from reviewer.store.database import Database, sqlite_url
 
     replica = Database.open(sqlite_url(data_dir / "replica.sqlite"))
     try:

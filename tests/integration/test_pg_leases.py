@@ -13,11 +13,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from reviewer.clock import SystemClock
-from reviewer.demo import demo_reviewer_id
-from reviewer.leases import LeaseError, lease_case, lease_next_case, release_lease
-from reviewer.models import Case, Note
-from reviewer.notes import add_note
-from reviewer.store import Database
+from reviewer.demo.seed import demo_reviewer_id
+from reviewer.queue.leases import LeaseError, lease_case, lease_next_case, release_lease
+from reviewer.queue.notes import add_note
+from reviewer.store.database import Database
+from reviewer.store.models import Case, Note
 from tests.helpers.pg_workstations import count, open_case_ids, open_workstation, seed_backend
 
 ROOT = Path(__file__).resolve().parents[2]

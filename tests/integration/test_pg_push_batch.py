@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from reviewer.models import AppliedMutation
-from reviewer.store import BackendUnavailable
+from reviewer.store.database import BackendUnavailable
+from reviewer.store.models import AppliedMutation
 from reviewer.sync.engine import Connection
 from tests.helpers.pg_workstations import (
     count,
@@ -15,7 +15,7 @@ from tests.helpers.pg_workstations import (
     open_workstation,
     seed_backend,
 )
-from tests.unit.test_sync_batch import (
+from tests.unit.sync.test_sync_batch import (
     check_constraint_failure_falls_back,
     check_mixed_batch,
     check_two_decisions_on_one_case,

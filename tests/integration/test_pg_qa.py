@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from reviewer.demo import demo_reviewer_id
-from reviewer.models import AppliedMutation, Case, OutboxEntry, QaGoldenScore, QaReview, QaSample
+from reviewer.demo.seed import demo_reviewer_id
+from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.qa.metrics import qa_report_rows
 from reviewer.qa.sampling import SamplingPolicy
 from reviewer.qa.store import (
@@ -20,9 +20,17 @@ from reviewer.qa.store import (
     record_blind_review,
     record_verdict,
 )
-from reviewer.store import BackendUnavailable, Database
-from reviewer.sync.backend import Mutation, apply_mutations, next_change_version
-from reviewer.taxonomy import load_taxonomy
+from reviewer.store.changes import next_change_version
+from reviewer.store.database import BackendUnavailable, Database
+from reviewer.store.models import (
+    AppliedMutation,
+    Case,
+    OutboxEntry,
+    QaGoldenScore,
+    QaReview,
+    QaSample,
+)
+from reviewer.sync.appliers import Mutation, apply_mutations
 from tests.helpers.pg_workstations import count, decide, open_workstation, seed_backend
 
 MEI = demo_reviewer_id("mei")

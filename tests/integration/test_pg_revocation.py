@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from reviewer import secrets
-from reviewer.devices import revoke_device
-from reviewer.models import Case, Device
-from reviewer.store import Database
+from reviewer.security import secrets
+from reviewer.security.devices import revoke_device
+from reviewer.store.database import Database
+from reviewer.store.models import Case, Device
 from reviewer.sync.engine import Connection, DeviceRevoked
 from tests.helpers.pg_workstations import open_workstation, seed_backend
 

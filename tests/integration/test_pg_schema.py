@@ -10,8 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from reviewer.cli import main
-from reviewer.models import Base
-from reviewer.store import (
+from reviewer.store.database import (
     BackendLoginFailed,
     BackendUnavailable,
     Database,
@@ -21,6 +20,7 @@ from reviewer.store import (
     include_name,
     make_engine,
 )
+from reviewer.store.models import Base
 from reviewer.sync.engine import Connection
 from tests.helpers.pg_workstations import open_workstation
 from tests.helpers.postgres import PASSWORD_ROLE_PASSWORD
@@ -91,7 +91,7 @@ def test_init_backend_upgrades_an_older_schema(pg_url, tmp_path, capsys):
     engine.dispose()
     from alembic import command
 
-    from reviewer.store import alembic_config
+    from reviewer.store.database import alembic_config
 
     engine = make_engine(pg_url)
     config = alembic_config()

@@ -26,11 +26,16 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
 
 from reviewer.clock import ManualClock
-from reviewer.demo import demo_reviewer_id
-from reviewer.enforcement import DecisionDraft, correct_decision, withdraw_decision
-from reviewer.escalation import escalate_case
-from reviewer.leases import Lease, LeaseError, LeaseLost
-from reviewer.models import (
+from reviewer.demo.seed import demo_reviewer_id
+from reviewer.enforcement.decisions import DecisionDraft, correct_decision, withdraw_decision
+from reviewer.enforcement.escalation import escalate_case
+from reviewer.policy.taxonomy import load_taxonomy
+from reviewer.qa.store import QaRefused
+from reviewer.queue.case_queue import QueueFilter, QueueOrder, SortKey, count_cases, fetch_page
+from reviewer.queue.leases import Lease, LeaseError, LeaseLost
+from reviewer.queue.notes import add_note
+from reviewer.store.database import BackendError, BackendLoginFailed, Database
+from reviewer.store.models import (
     Case,
     Decision,
     Escalation,
@@ -41,14 +46,9 @@ from reviewer.models import (
     Queue,
     WellnessSummary,
 )
-from reviewer.notes import add_note
-from reviewer.qa.store import QaRefused
-from reviewer.queue import QueueFilter, QueueOrder, SortKey, count_cases, fetch_page
-from reviewer.store import BackendError, BackendLoginFailed, Database
-from reviewer.sync.backend import Mutation, MutationResult
+from reviewer.sync.appliers import Mutation, MutationResult
 from reviewer.sync.engine import DeviceRevoked
 from reviewer.sync.service_client import ServiceLink
-from reviewer.taxonomy import load_taxonomy
 from reviewer.vocabulary import EscalationTeam, Urgency
 from reviewer.workstation import Workstation
 from tests.helpers import service as service_helpers
@@ -1002,7 +1002,7 @@ def test_injection_payloads_in_search_filters_and_backend_inputs(team_backend, t
 
 
 def test_a_revoked_device_cannot_push(team_backend, tmp_path):
-    from reviewer.devices import revoke_device
+    from reviewer.security.devices import revoke_device
 
     tb = team_backend
     workstation = tb.workstation(tmp_path / "alice", tb.alice)
@@ -1123,7 +1123,7 @@ def _auditor(tb: TeamBackend) -> Person:
 
 
 def test_an_auditor_sees_the_original_decision_only_after_their_blind_review(team_backend):
-    from reviewer.models import QaReview, QaSample
+    from reviewer.store.models import QaReview, QaSample
 
     tb = team_backend
     auditor = _auditor(tb)
@@ -1390,7 +1390,7 @@ def test_the_sampling_frame_gives_samplers_only_what_sampling_needs(team_backend
 
 def test_golden_answers_are_hidden_from_reviewers_but_their_decisions_are_scored(
         team_backend, tmp_path):
-    from reviewer.models import QaGolden, QaGoldenScore
+    from reviewer.store.models import QaGolden, QaGoldenScore
 
     tb = team_backend
     golden_case = tb.team_case_ids(GRAPHIC, status="new")[0]
@@ -1482,7 +1482,6 @@ def test_a_tampered_push_is_refused_mutation_by_mutation(team_backend):
 def test_a_blind_review_round_trip_on_the_auditors_own_workstation(team_backend, tmp_path):
     """Drawn on the backend, re-reviewed on the auditor's replica, the original arriving
     only after the blind decision is in: all through the service as the auditor."""
-    from reviewer.models import QaReview, QaSample
     from reviewer.qa.store import (
         original_for_review,
         pending_samples,
@@ -1490,6 +1489,7 @@ def test_a_blind_review_round_trip_on_the_auditors_own_workstation(team_backend,
         record_verdict,
         review_for_sample,
     )
+    from reviewer.store.models import QaReview, QaSample
 
     tb = team_backend
     auditor = _auditor(tb)

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from reviewer.leases import lease_case
-from reviewer.models import (
+from reviewer.queue.leases import lease_case
+from reviewer.store.models import (
     AppliedMutation,
     Case,
     Decision,
@@ -19,7 +19,7 @@ from reviewer.models import (
     OutboxEntry,
     Reviewer,
 )
-from reviewer.sync.backend import Mutation, apply_mutations
+from reviewer.sync.appliers import Mutation, apply_mutations
 from reviewer.sync.engine import Connection
 from tests.helpers.pg_workstations import (
     count,
@@ -113,7 +113,7 @@ def test_a_rejected_mutation_is_kept_with_its_reason_and_does_not_block(pg_url, 
 
 
 def _integrity_case(workstation) -> uuid.UUID:  # type: ignore[no-untyped-def]
-    from reviewer.models import Queue
+    from reviewer.store.models import Queue
 
     with workstation.backend.sessions() as remote:
         queues = select(Queue.id).where(Queue.team_code == "integrity")

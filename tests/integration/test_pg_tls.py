@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from reviewer.store import BackendError, BackendUnavailable, Database, InsecureBackend
+from reviewer.store.database import BackendError, BackendUnavailable, Database, InsecureBackend
 from reviewer.sync.service_client import ServiceLink
 from reviewer.workstation import Workstation
 from tests.helpers import postgres

@@ -19,9 +19,9 @@ from sqlalchemy.exc import DBAPIError
 
 from reviewer.cli import main
 from reviewer.clock import ManualClock
-from reviewer.demo import demo_reviewer_id
-from reviewer.models import Case, Decision, Queue, Reviewer, ServiceSession, TeamMembership
-from reviewer.store import BackendLoginFailed, Database
+from reviewer.demo.seed import demo_reviewer_id
+from reviewer.store.database import BackendLoginFailed, Database
+from reviewer.store.models import Case, Decision, Queue, Reviewer, ServiceSession, TeamMembership
 from reviewer.sync.engine import DeviceRevoked
 from tests.helpers.pg_workstations import (
     LOGIN_PASSWORD,
@@ -413,7 +413,7 @@ def test_a_dedicated_owner_role_runs_the_backend_without_being_a_superuser(
 
 
 def test_init_backend_reapplies_the_security_only_when_something_changed(pg_url):
-    from reviewer.backend_security import _applied_fingerprint, apply_row_security
+    from reviewer.security.row_security import _applied_fingerprint, apply_row_security
 
     engine = create_engine(pg_url)
     try:

@@ -41,8 +41,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from reviewer.clock import ManualClock
-from reviewer.demo import demo_reviewer_id
-from reviewer.store import Database
+from reviewer.demo.seed import demo_reviewer_id
+from reviewer.store.database import Database
 from tests.helpers.pg_workstations import (
     LOGIN_PASSWORD,
     create_login,
@@ -213,7 +213,7 @@ def _decision_payload(case_id: Any, reviewer_id: Any, *, policy: str, action: st
 
 
 def _policy_for(surface: str, action: str) -> str:
-    from reviewer.taxonomy import load_taxonomy
+    from reviewer.policy.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy()
     return next(p.code for p in taxonomy.policies_for_surface(surface)
@@ -1425,7 +1425,7 @@ def _restore_login(b: Backend, name: str) -> None:
 
 
 def test_a_token_after_disable_user_is_refused(service: Backend, request):
-    from reviewer.backend_security import disable_user
+    from reviewer.security.row_security import disable_user
 
     leaver = service["leaver"]
     assert service.call("leaver", "GET", "/v1/changes/version").status_code == 200
@@ -1447,7 +1447,7 @@ def test_a_token_after_disable_user_is_refused(service: Backend, request):
 
 
 def test_a_token_after_revoke_device_is_refused(service: Backend):
-    from reviewer.devices import revoke_device
+    from reviewer.security.devices import revoke_device
 
     traveller = service["traveller"]
     assert service.call("traveller", "GET", "/v1/changes/version").status_code == 200

@@ -15,9 +15,16 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.demo import TEAMS
-from reviewer.models import AppliedMutation, Case, Decision, OutboxEntry, Queue, TeamMembership
-from reviewer.store import BackendError, Database
+from reviewer.demo.seed import TEAMS
+from reviewer.store.database import BackendError, Database
+from reviewer.store.models import (
+    AppliedMutation,
+    Case,
+    Decision,
+    OutboxEntry,
+    Queue,
+    TeamMembership,
+)
 from reviewer.sync.engine import SyncReport
 from tests.helpers.pg_workstations import (
     LOGIN_PASSWORD,

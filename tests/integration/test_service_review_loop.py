@@ -7,8 +7,8 @@ import uuid
 
 from sqlalchemy import func, select
 
-from reviewer.models import Decision
-from reviewer.store import Database
+from reviewer.store.database import Database
+from reviewer.store.models import Decision
 from reviewer.workstation import Workstation
 from tests.helpers.pg_workstations import (
     LOGIN_PASSWORD,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from reviewer.cli import main
-from reviewer.media.synthetic import make_bad_files, make_demo_image
-from reviewer.models import Case, Decision, MediaBlob, MediaItem
-from reviewer.store import Database, sqlite_url
+from reviewer.demo.images import make_bad_files, make_demo_image
+from reviewer.store.database import Database, sqlite_url
+from reviewer.store.models import Case, Decision, MediaBlob, MediaItem
 
 
 def _count(url: str, model) -> int:
