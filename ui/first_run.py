@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 TEAM_BACKEND_HELP = (
     "Sign in with the backend service's address, user name and password your lead or admin "
     "gave you (they run the team's <tt>reviewer-server</tt> and make your account with "
-    "<tt>reviewer-admin create-user</tt>; see the README)."
+    "<tt>reviewer-admin create-user</tt>; see <tt>docs/administration.md</tt>)."
 )
 DEMO_HELP = (
     "A synthetic week of a Trust & Safety team, made up by the app (no real material). "

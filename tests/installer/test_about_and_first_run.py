@@ -62,7 +62,7 @@ def test_first_run_offers_the_demo_and_explains_team_backends(qtbot, tmp_path: P
     assert dialog.demo.isChecked() and dialog.demo.isEnabled()
     assert dialog.team.isEnabled()
     help_text = dialog.findChild(QLabel, "teamBackendHelp").text()
-    assert "see the README" in help_text and "reviewer-server" in help_text
+    assert "see <tt>docs/administration.md</tt>" in help_text and "reviewer-server" in help_text
     assert dialog.choice is FirstRunChoice.DEMO
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.result() == QDialog.DialogCode.Accepted

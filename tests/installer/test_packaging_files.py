@@ -115,8 +115,8 @@ def test_spec_names_files_that_exist(monkeypatch: pytest.MonkeyPatch) -> None:
         assert needed in destinations
     versions = {d for d in destinations if d.startswith("reviewer/store/migrations/versions/")}
     shipped = {f"reviewer/store/migrations/versions/{p.name}"
-               for p in (ROOT / "reviewer" / "migrations" / "versions").glob("*.py")}
-    assert versions == shipped
+               for p in (ROOT / "reviewer" / "store" / "migrations" / "versions").glob("*.py")}
+    assert shipped and versions == shipped
     (_pyz, *_rest), exe = calls["EXE"][0]
     assert exe["name"] == BUILD.NAME
     assert Path(exe["icon"]).is_file()
