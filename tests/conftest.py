@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite databases in temporary directories, an injected clock."""
+"""Shared fixtures: real SQLite databases in temporary directories, an injected clock, and
+a secret store in memory for the tests that need one but are not about the keyring."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from reviewer.secret_store import MemorySecretStore
 
 # Offscreen, on a screen the size of an ordinary desktop monitor (the plugin's default is
 # 800 x 600, smaller than the window's minimum size).
@@ -37,6 +40,12 @@ def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
         _KEYRING = None
 
 
+@pytest.fixture
+def secret_store() -> MemorySecretStore:
+    """Where a test's data directories keep their keys, instead of the OS keyring."""
+    return MemorySecretStore()
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     for item in items:
         path = Path(str(item.fspath))
@@ -48,5 +57,7 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
             item.add_marker(pytest.mark.installer)
         elif "integration" in path.parts:
             item.add_marker(pytest.mark.integration)
+        elif "bench" in path.parts:
+            item.add_marker(pytest.mark.bench)
         else:
             item.add_marker(pytest.mark.unit)

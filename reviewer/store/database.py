@@ -23,7 +23,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlcipher3 import dbapi2 as sqlcipher
 
-from reviewer.security import secrets
+from reviewer.secret_store import SecretStoreUnavailable
+from reviewer.store.keys import REPLICA_KEY_BYTES, DatabaseKeys
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SEARCH_INDEX_TABLES = ("case_search", "case_text", "note_text")
@@ -107,19 +108,6 @@ PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
 
 DATA_DIRECTORY_DATABASES = ("replica.sqlite", "backend.sqlite")
 
-_KEYS: dict[Path, bytes] = {}
-"""Keys of the encrypted database files this process opened, by resolved path (a key that
-is not in the keyring, e.g. derived from a password or for this run only, lives here)."""
-
-
-def use_key(path: Path, key: bytes) -> None:
-    """Remember ``key`` for the SQLCipher file at ``path`` for the rest of this process."""
-    _KEYS[path.resolve()] = key
-
-
-def drop_key(path: Path) -> None:
-    _KEYS.pop(path.resolve(), None)
-
 
 def is_plain_sqlite(path: Path) -> bool:
     """Whether ``path`` is an unencrypted SQLite database (an old data directory's)."""
@@ -130,23 +118,28 @@ def is_plain_sqlite(path: Path) -> bool:
         return False
 
 
-def _known_key(path: Path) -> bytes | None:
-    """The key for a database file nobody handed one for: the one this process used, else
-    the keyring's entry for that file of its data directory, made now for a new
-    ``replica.sqlite`` or ``backend.sqlite`` (None: a plain SQLite file)."""
-    key = _KEYS.get(path.resolve())
+def _file_key(path: Path, keys: DatabaseKeys | None) -> bytes | None:
+    """The key for a database file nobody handed one for: the one ``keys`` holds, else the
+    one filed for that file of its data directory, made now for a new ``replica.sqlite`` or
+    ``backend.sqlite`` (None: a plain SQLite file)."""
+    key = keys.held(path) if keys is not None else None
     if key is not None:
         return key
     if path.exists() and (path.stat().st_size == 0 or is_plain_sqlite(path)):
         return None
     new_data_file = not path.exists() and path.name in DATA_DIRECTORY_DATABASES
+    if keys is None:
+        if new_data_file:  # never a plain file where case data will go
+            raise BackendError(f"{path} cannot be created encrypted: no secret store was "
+                               "given to keep its key")
+        return None
     try:
-        key = secrets.load_replica_key(path.parent, path.name)
+        key = keys.load(path.parent, path.name)
         if key is None and new_data_file:
             # A data directory's database is created encrypted (by reviewer-admin too).
-            key = secrets.create_replica_key(path.parent, path.name)
+            key = keys.create(path.parent, path.name)
         return key
-    except secrets.KeyringUnavailable as error:
+    except SecretStoreUnavailable as error:
         if new_data_file:  # never a plain file where case data will go
             raise BackendError(f"{path} cannot be created encrypted: {error}. Start the app "
                                "instead (without a keyring it keys the demo for one run), "
@@ -156,7 +149,7 @@ def _known_key(path: Path) -> bytes | None:
 
 def key_pragma(key: bytes) -> str:
     """The statement that applies a raw 256-bit key (no key derivation on every connect)."""
-    if len(key) != secrets.REPLICA_KEY_BYTES:
+    if len(key) != REPLICA_KEY_BYTES:
         raise ValueError("an SQLCipher key has 32 bytes")
     return f"PRAGMA key = \"x'{key.hex()}'\""
 
@@ -294,21 +287,22 @@ def tls_policy(url: URL, *, allow_unverified_tls: bool = False) -> URL:
     return url
 
 
-def make_engine(url: str | URL, *, key: bytes | None = None,
+def make_engine(url: str | URL, *, key: bytes | None = None, keys: DatabaseKeys | None = None,
                 allow_unverified_tls: bool = False) -> Engine:
     """An engine for ``url``.
 
-    An SQLite file is an SQLCipher database when it has a key: ``key``, or the one this
-    process or the keyring holds for that file (see `use_key`); without one it is plain
-    SQLite (scratch databases in tests and tools). A remote PostgreSQL backend must verify
-    the server's certificate (`tls_policy`). Error messages and logs never quote a
-    statement's parameters (they hold case text).
+    An SQLite file is an SQLCipher database when it has a key: ``key``, or the one ``keys``
+    holds or has filed for that file (`reviewer.store.keys`); without one it is plain
+    SQLite (scratch databases in tests and tools), and a data directory's new
+    ``replica.sqlite`` or ``backend.sqlite`` is refused rather than created plain. A remote
+    PostgreSQL backend must verify the server's certificate (`tls_policy`). Error messages
+    and logs never quote a statement's parameters (they hold case text).
     """
     url = normalise_url(url)
     if url.get_backend_name() == "sqlite":
         path = Path(url.database) if url.database and url.database != ":memory:" else None
         if key is None and path is not None:
-            key = _known_key(path)
+            key = _file_key(path, keys)
         if key is not None and path is not None:
             engine = create_engine(url, creator=_sqlcipher_creator(path, key),
                                    module=sqlcipher, hide_parameters=True)
@@ -504,11 +498,12 @@ class Database:
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = True, key: bytes | None = None,
-             allow_unverified_tls: bool = False) -> Database:
+             keys: DatabaseKeys | None = None, allow_unverified_tls: bool = False) -> Database:
         """Open (and with ``migrate``, upgrade) a database; with ``migrate=False`` nothing
         connects yet, so a backend that is offline does not stop the app from starting.
-        ``key`` encrypts an SQLite file (see `make_engine`)."""
-        engine = make_engine(url, key=key, allow_unverified_tls=allow_unverified_tls)
+        ``key``, or the one ``keys`` has for the file, encrypts an SQLite file (see
+        `make_engine`)."""
+        engine = make_engine(url, key=key, keys=keys, allow_unverified_tls=allow_unverified_tls)
         if migrate:
             try:
                 upgrade_to_head(engine)

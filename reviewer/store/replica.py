@@ -1,9 +1,9 @@
 """The encrypted files of a data directory: their keys, opening them, moving aside, wiping.
 
 The replica (``replica.sqlite``) and the embedded demo backend (``backend.sqlite``) are
-SQLCipher databases, each with a random 256-bit key kept in the OS keyring
-(`reviewer.security.secrets`) and applied as a raw key on every connection. Nothing here writes a
-key or a password to a file.
+SQLCipher databases, each with a random 256-bit key filed in the secret store the caller
+passes in (the OS keyring in the app; `reviewer.store.keys.DatabaseKeys`) and applied as a raw
+key on every connection. Nothing here writes a key or a password to a file.
 
 Without a keyring:
 
@@ -32,16 +32,9 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 from sqlcipher3 import dbapi2 as sqlcipher
 
-from reviewer.security import secrets
-from reviewer.store.database import (
-    Database,
-    DataPaths,
-    drop_key,
-    is_plain_sqlite,
-    key_pragma,
-    sqlite_url,
-    use_key,
-)
+from reviewer.secret_store import SecretStoreUnavailable
+from reviewer.store.database import Database, DataPaths, is_plain_sqlite, key_pragma, sqlite_url
+from reviewer.store.keys import REPLICA_KEY_BYTES, DatabaseKeys
 from reviewer.store.outbox import get_state, set_state
 
 log = logging.getLogger(__name__)
@@ -95,8 +88,7 @@ def _exists_encrypted(path: Path) -> bool:
 
 
 def derive_key(password: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(password.encode(), salt=salt, dklen=secrets.REPLICA_KEY_BYTES,
-                          **_SCRYPT)
+    return hashlib.scrypt(password.encode(), salt=salt, dklen=REPLICA_KEY_BYTES, **_SCRYPT)
 
 
 def _salt(paths: DataPaths, create: bool) -> bytes | None:
@@ -110,24 +102,25 @@ def _salt(paths: DataPaths, create: bool) -> bytes | None:
     return salt
 
 
-def resolve_keys(paths: DataPaths, *, embedded: bool, password: str | None) -> KeySource:
-    """The keys for the data directory's files, created when they do not exist yet.
+def resolve_keys(paths: DataPaths, keys: DatabaseKeys, *, embedded: bool,
+                 password: str | None) -> KeySource:
+    """The keys for the data directory's files, created (and filed in ``keys``' secret
+    store) when they do not exist yet.
 
     Raises ReplicaUnreadable when an encrypted replica's key is not available.
     """
     replica = paths.root / REPLICA
     if (paths.root / SALT_FILE).exists() and not embedded:
         return KeySource(_password_key(paths, password), None)
-    if not secrets.keyring_available():
+    if not keys.secrets.available:
         if embedded:
             # A demo key for this run only: whatever an earlier run left is unreadable.
             for name in (REPLICA, BACKEND):
                 if _exists_encrypted(paths.root / name):
                     for file in files_of(paths.root / name):
                         file.unlink(missing_ok=True)
-            return KeySource(_random.token_bytes(secrets.REPLICA_KEY_BYTES),
-                             _random.token_bytes(secrets.REPLICA_KEY_BYTES),
-                             NO_KEYRING_DEMO_WARNING)
+            return KeySource(_random.token_bytes(REPLICA_KEY_BYTES),
+                             _random.token_bytes(REPLICA_KEY_BYTES), NO_KEYRING_DEMO_WARNING)
         if _exists_encrypted(replica):
             raise ReplicaUnreadable(
                 "The local replica was encrypted with a key from the system keyring, which "
@@ -135,16 +128,16 @@ def resolve_keys(paths: DataPaths, *, embedded: bool, password: str | None) -> K
                 + RESYNC_HINT)
         return KeySource(_password_key(paths, password), None)
     try:
-        return KeySource(_keyring_key(paths, REPLICA),
-                         _keyring_key(paths, BACKEND) if embedded else None)
-    except secrets.KeyringUnavailable as error:
+        return KeySource(_filed_key(paths, keys, REPLICA),
+                         _filed_key(paths, keys, BACKEND) if embedded else None)
+    except SecretStoreUnavailable as error:
         raise ReplicaUnreadable(
             f"The local replica's key could not be read: {error}. Unlock the system keyring "
             f"and open the app again. {RESYNC_HINT}") from error
 
 
-def _keyring_key(paths: DataPaths, name: str) -> bytes:
-    key = secrets.load_replica_key(paths.root, name)
+def _filed_key(paths: DataPaths, keys: DatabaseKeys, name: str) -> bytes:
+    key = keys.load(paths.root, name)
     if key is not None:
         return key
     if _exists_encrypted(paths.root / name):
@@ -152,7 +145,7 @@ def _keyring_key(paths: DataPaths, name: str) -> bytes:
         raise ReplicaUnreadable(
             f"The {what} is encrypted, but its key is missing from the system keyring "
             f"(was the keyring reset or replaced?). {RESYNC_HINT}")
-    return secrets.create_replica_key(paths.root, name)
+    return keys.create(paths.root, name)
 
 
 def _password_key(paths: DataPaths, password: str | None) -> bytes:
@@ -196,14 +189,16 @@ def encrypt_plain(path: Path, key: bytes) -> None:
     log.info("encrypted %s", path.name)
 
 
-def open_encrypted(path: Path, key: bytes, *, what: str = "local replica") -> Database:
-    """Open (encrypting an old plain file first) and migrate an SQLCipher database.
+def open_encrypted(path: Path, key: bytes, keys: DatabaseKeys, *,
+                   what: str = "local replica") -> Database:
+    """Open (encrypting an old plain file first) and migrate an SQLCipher database; ``keys``
+    holds its key from then on.
 
     Raises ReplicaUnreadable when the file is not a database with this key.
     """
     if is_plain_sqlite(path):
         encrypt_plain(path, key)
-    use_key(path, key)
+    keys.hold(path, key)
     try:
         return Database.open(sqlite_url(path), key=key)
     except DBAPIError as error:
@@ -212,7 +207,7 @@ def open_encrypted(path: Path, key: bytes, *, what: str = "local replica") -> Da
         if code in (sqlcipher.SQLITE_NOTADB, sqlcipher.SQLITE_CORRUPT) or (
                 isinstance(original, sqlcipher.DatabaseError)
                 and not isinstance(original, sqlcipher.OperationalError)):
-            drop_key(path)
+            keys.release(path)
             raise ReplicaUnreadable(
                 f"The {what} ({path.name}) cannot be read: it was encrypted with a "
                 "different key, or the file is damaged or not a database. "
@@ -233,19 +228,19 @@ def check_key(path: Path, key: bytes) -> bool:
         connection.close()
 
 
-def backend_unreadable(paths: DataPaths) -> bool:
+def backend_unreadable(paths: DataPaths, keys: DatabaseKeys) -> bool:
     """Whether the embedded demo backend is encrypted with a key that is gone."""
     path = paths.root / BACKEND
     if not _exists_encrypted(path):
         return False
     try:
-        key = secrets.load_replica_key(paths.root, BACKEND)
-    except secrets.KeyringUnavailable:
+        key = keys.load(paths.root, BACKEND)
+    except SecretStoreUnavailable:
         return True
     return key is None or not check_key(path, key)
 
 
-def move_aside(paths: DataPaths, name: str, now: datetime) -> Path | None:
+def move_aside(paths: DataPaths, keys: DatabaseKeys, name: str, now: datetime) -> Path | None:
     """Rename an unreadable database file (and its side files) to a timestamped name, and
     file its key under that name, so that pending work in it can still be recovered."""
     path = paths.root / name
@@ -261,18 +256,18 @@ def move_aside(paths: DataPaths, name: str, now: datetime) -> Path | None:
     for source, target in zip(files_of(path), files_of(aside), strict=True):
         if source.exists():
             source.rename(target)
-    drop_key(path)
+    keys.release(path)
     try:
-        key = secrets.load_replica_key(paths.root, name)
+        key = keys.load(paths.root, name)
         if key is not None:
-            secrets.save_replica_key(paths.root, key, aside.name)
-        secrets.forget_replica_key(paths.root, name)
-    except secrets.KeyringUnavailable:
+            keys.save(paths.root, key, aside.name)
+        keys.forget(paths.root, name)
+    except SecretStoreUnavailable:
         pass  # a password-derived or per-run key: nothing is filed
     return aside
 
 
-def recover_pending(paths: DataPaths, replica: Database) -> int:
+def recover_pending(paths: DataPaths, keys: DatabaseKeys, replica: Database) -> int:
     """Copy the pending outbox of replicas moved aside, where their kept key still opens
     them, into ``replica``, so that work not yet sent is sent after all. Each moved-aside
     file is looked at once; a mutation already in the outbox is not copied again (and the
@@ -284,8 +279,8 @@ def recover_pending(paths: DataPaths, replica: Database) -> int:
             if get_state(session, mark) is not None:
                 continue
         try:
-            key = secrets.load_replica_key(paths.root, aside.name)
-        except secrets.KeyringUnavailable:
+            key = keys.load(paths.root, aside.name)
+        except SecretStoreUnavailable:
             return recovered
         rows: list[tuple] = []
         if key is not None:
@@ -316,14 +311,14 @@ def recover_pending(paths: DataPaths, replica: Database) -> int:
     return recovered
 
 
-def wipe(paths: DataPaths, name: str = REPLICA) -> None:
+def wipe(paths: DataPaths, keys: DatabaseKeys, name: str = REPLICA) -> None:
     """Delete a database file and its side files, then its key (the file's bytes that may
     remain on the disk are useless without it)."""
     path = paths.root / name
     for file in files_of(path):
         file.unlink(missing_ok=True)
-    drop_key(path)
+    keys.release(path)
     if name == REPLICA:
         (paths.root / SALT_FILE).unlink(missing_ok=True)
-    with contextlib.suppress(secrets.KeyringUnavailable):
-        secrets.forget_replica_key(paths.root, name)
+    with contextlib.suppress(SecretStoreUnavailable):
+        keys.forget(paths.root, name)

@@ -138,7 +138,8 @@ def keyring_for_benchmarks() -> Iterator[None]:
     # must pick the private one if it comes to that.
     probe = subprocess.run(
         [sys.executable, "-c",
-         "import reviewer.security.secrets as s; print(s.keyring_available())"],
+         "from reviewer.security.secrets import KeyringSecretStore; "
+         "print(KeyringSecretStore().available)"],
         capture_output=True, text=True, check=False)
     if probe.stdout.strip() == "True":
         yield

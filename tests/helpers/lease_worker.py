@@ -15,11 +15,14 @@ from pathlib import Path
 
 from reviewer.clock import SystemClock
 from reviewer.queue.leases import lease_next_case
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import Database
+from reviewer.store.keys import DatabaseKeys
 
 
 def claim_all(url: str, reviewer_id: str, barrier: Path | None = None) -> list[str]:
-    backend = Database.open(url, migrate=False)
+    # An embedded backend's key is in the keyring, where the test that started us filed it.
+    backend = Database.open(url, migrate=False, keys=DatabaseKeys(KeyringSecretStore()))
     claimed = []
     try:
         if barrier is not None:

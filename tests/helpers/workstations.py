@@ -8,6 +8,7 @@ from pathlib import Path
 from reviewer.clock import Clock, ManualClock
 from reviewer.demo.seed import seed_demo
 from reviewer.policy.taxonomy import load_taxonomy
+from reviewer.secret_store import MemorySecretStore, SecretStore
 from reviewer.store.database import Database, sqlite_url
 from reviewer.store.outbox import client_id as load_client_id
 from reviewer.sync.engine import SyncEngine
@@ -18,9 +19,15 @@ _SEEDED: dict[tuple[int, bool], Path] = {}
 
 
 def demo_workstation(tmp_path: Path, clock: ManualClock, *, cases: int = 40,
-                     with_media: bool = True, seed: int = 7) -> Workstation:
-    """A workstation whose embedded backend holds ``cases`` demo cases, pulled once."""
-    workstation = Workstation.open_embedded(tmp_path / "data", clock=clock)
+                     with_media: bool = True, seed: int = 7,
+                     secrets: SecretStore | None = None) -> Workstation:
+    """A workstation whose embedded backend holds ``cases`` demo cases, pulled once.
+
+    Its keys are in ``secrets``, by default a `MemorySecretStore` of its own: another
+    workstation or command opening its files is given ``workstation.secrets``."""
+    workstation = Workstation.open_embedded(
+        tmp_path / "data", clock=clock,
+        secrets=secrets if secrets is not None else MemorySecretStore())
     seed_demo(workstation.backend, workstation.taxonomy, clock, random.Random(seed),
               cases=cases, with_media=with_media)
     workstation.synchronise()

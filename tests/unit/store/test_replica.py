@@ -17,13 +17,17 @@ from sqlcipher3 import dbapi2 as sqlcipher
 from reviewer.clock import ManualClock
 from reviewer.demo.seed import seed_demo
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
-from reviewer.security import secrets
 from reviewer.security.devices import revoke_device
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import is_plain_sqlite, key_pragma
+from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, Decision, OutboxEntry
 from reviewer.store.replica import ReplicaUnreadable, check_key
 from reviewer.sync.engine import Connection, DeviceRevoked
 from reviewer.workstation import Workstation
+
+KEYRING = DatabaseKeys(KeyringSecretStore())
+"""The data directories' keys where the app files them: the test run's own keyring."""
 
 
 @pytest.fixture
@@ -68,17 +72,17 @@ def test_both_databases_are_encrypted_with_keys_from_the_keyring(tmp_path, clock
     for name in ("replica.sqlite", "backend.sqlite"):
         path = data / name
         assert not is_plain_sqlite(path)
-        key = secrets.load_replica_key(data, name)
+        key = KEYRING.load(data, name)
         assert key is not None and len(key) == 32
         assert check_key(path, key)
         with pytest.raises(sqlite3.DatabaseError, match="not a database"):
             sqlite3.connect(path).execute("SELECT count(*) FROM sqlite_master").fetchone()
-    assert secrets.load_replica_key(data) != secrets.load_replica_key(data, "backend.sqlite")
+    assert KEYRING.load(data) != KEYRING.load(data, "backend.sqlite")
     for file in data.rglob("*"):  # the keys are nowhere in the data directory
         if file.is_file():
             content = file.read_bytes()
             for name in ("replica.sqlite", "backend.sqlite"):
-                key = secrets.load_replica_key(data, name)
+                key = KEYRING.load(data, name)
                 assert key not in content and key.hex().encode() not in content
 
 
@@ -104,15 +108,15 @@ def test_an_old_plain_data_directory_is_encrypted_and_keeps_its_pending_work(tmp
     decision = _decide(workstation)
     workstation.close()
     for name in ("replica.sqlite", "backend.sqlite"):
-        _decrypt_to_plain(data / name, secrets.load_replica_key(data, name))
-        secrets.forget_replica_key(data, name)
+        _decrypt_to_plain(data / name, KEYRING.load(data, name))
+        KEYRING.forget(data, name)
         assert is_plain_sqlite(data / name)
 
     workstation = _open(data, clock)
     try:
         for name in ("replica.sqlite", "backend.sqlite"):
             assert not is_plain_sqlite(data / name)
-            assert check_key(data / name, secrets.load_replica_key(data, name))
+            assert check_key(data / name, KEYRING.load(data, name))
         assert _count(workstation.replica, OutboxEntry, OutboxEntry.state == "pending") == 1
         assert _count(workstation.replica, Case) == 12
         report = workstation.synchronise()
@@ -126,7 +130,7 @@ def test_an_old_plain_data_directory_is_encrypted_and_keeps_its_pending_work(tmp
 def test_a_wrong_key_says_so_and_a_resync_rebuilds_the_replica(tmp_path, clock):
     data = tmp_path / "data"
     _seeded(data, clock).close()
-    secrets.create_replica_key(data)  # the keyring now holds a different key
+    KEYRING.create(data)  # the keyring now holds a different key
 
     with pytest.raises(ReplicaUnreadable) as caught:
         _open(data, clock)
@@ -137,8 +141,8 @@ def test_a_wrong_key_says_so_and_a_resync_rebuilds_the_replica(tmp_path, clock):
     aside = Workstation.reset_replica(data)
     assert aside.exists() and aside.parent == data and "unreadable" in aside.name
     assert not (data / "replica.sqlite").exists()
-    assert secrets.load_replica_key(data) is None  # forgotten; filed under the aside name
-    assert secrets.load_replica_key(data, aside.name) is not None
+    assert KEYRING.load(data) is None  # forgotten; filed under the aside name
+    assert KEYRING.load(data, aside.name) is not None
 
     workstation = _open(data, clock)
     try:
@@ -163,7 +167,7 @@ def test_a_damaged_or_keyless_replica_is_unreadable_not_a_crash(tmp_path, clock,
         replica.write_text("these are not the pages you are looking for\n" * 200)
         expected = "not a database"
     else:
-        secrets.forget_replica_key(data)
+        KEYRING.forget(data)
         expected = "key is missing from the system keyring"
     with pytest.raises(ReplicaUnreadable, match=expected):
         _open(data, clock)
@@ -184,7 +188,7 @@ def test_pending_work_moved_aside_is_recovered_with_its_kept_key(tmp_path, clock
     workstation.close()
 
     aside = Workstation.reset_replica(data)
-    key = secrets.load_replica_key(data, aside.name)
+    key = KEYRING.load(data, aside.name)
     connection = sqlcipher.connect(str(aside))
     connection.execute(key_pragma(key))
     pending = connection.execute(
@@ -215,7 +219,7 @@ def test_pending_work_moved_aside_is_recovered_with_its_kept_key(tmp_path, clock
 def test_no_sync_for_too_long_wipes_the_replica_at_start(tmp_path, clock):
     data = tmp_path / "data"
     _seeded(data, clock).close()
-    old_key = secrets.load_replica_key(data)
+    old_key = KEYRING.load(data)
 
     clock.advance(timedelta(days=13, hours=23))
     workstation = _open(data, clock)
@@ -229,7 +233,7 @@ def test_no_sync_for_too_long_wipes_the_replica_at_start(tmp_path, clock):
         assert workstation.wiped_reason is not None
         assert "not synced" in workstation.wiped_reason and "14 days" in workstation.wiped_reason
         assert _count(workstation.replica, Case) == 0
-        assert secrets.load_replica_key(data) not in (None, old_key)
+        assert KEYRING.load(data) not in (None, old_key)
         workstation.synchronise()
         assert _count(workstation.replica, Case) == 12
     finally:
@@ -285,4 +289,4 @@ def test_reviewer_admin_creates_a_data_directory_encrypted(tmp_path):
          "--cases", "30", "--no-media"], capture_output=True, text=True, cwd=root, timeout=300)
     assert result.returncode == 0, result.stderr
     assert not is_plain_sqlite(data / "backend.sqlite")
-    assert check_key(data / "backend.sqlite", secrets.load_replica_key(data, "backend.sqlite"))
+    assert check_key(data / "backend.sqlite", KEYRING.load(data, "backend.sqlite"))

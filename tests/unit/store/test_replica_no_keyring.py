@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from reviewer.clock import ManualClock
 from reviewer.demo.seed import seed_demo
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import BackendError, Database, is_plain_sqlite, sqlite_url
+from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case
 from reviewer.store.replica import SALT_FILE, ReplicaLocked, ReplicaUnreadable, derive_key
 from reviewer.workstation import Workstation
@@ -121,6 +123,6 @@ def test_reviewer_admin_never_creates_a_plain_data_file(tmp_path, capsys, no_key
     assert "backend.sqlite cannot be created encrypted" in error
     assert "no system keyring" in error
     assert not (data / "backend.sqlite").exists()
-    with pytest.raises(BackendError, match="cannot be created encrypted"):
-        Database.open(sqlite_url(data / "replica.sqlite"))
+    with pytest.raises(BackendError, match="cannot be created encrypted: no system keyring"):
+        Database.open(sqlite_url(data / "replica.sqlite"), keys=DatabaseKeys(KeyringSecretStore()))
     assert not (data / "replica.sqlite").exists()
