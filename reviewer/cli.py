@@ -20,8 +20,10 @@ from reviewer.policy.taxonomy import TaxonomyError, load_taxonomy
 from reviewer.qa.commands import add_qa_commands
 from reviewer.qa.store import QaRefused
 from reviewer.reports.statements import MappingError
+from reviewer.secret_store import SecretStore
 from reviewer.security.devices import DeviceError
 from reviewer.security.row_security import UserAdminError, init_backend
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import (
     BackendError,
     Database,
@@ -31,6 +33,7 @@ from reviewer.store.database import (
     sqlite_url,
     talking_to,
 )
+from reviewer.store.keys import DatabaseKeys
 from reviewer.workstation import Workstation, default_data_dir
 
 
@@ -52,7 +55,7 @@ def cmd_init_backend(args: argparse.Namespace) -> int:
     from reviewer.store.database import current_revision, describe, head_revision, make_engine
 
     url = args.backend or args.url or sqlite_url(DataPaths(args.data_dir).ensure().backend)
-    engine = make_engine(url)
+    engine = make_engine(url, keys=args.keys)
     try:
         with talking_to(engine.url):
             before = current_revision(engine)
@@ -72,7 +75,7 @@ def cmd_init_backend(args: argparse.Namespace) -> int:
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     taxonomy = load_taxonomy()
     paths = DataPaths(args.data_dir).ensure()
-    backend = Database.open(sqlite_url(paths.backend))
+    backend = Database.open(sqlite_url(paths.backend), keys=args.keys)
     started = time.monotonic()
     summary = seed_demo(
         backend, taxonomy, SystemClock(), random.Random(args.seed), cases=args.cases,
@@ -90,7 +93,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    workstation = Workstation.open_embedded(args.data_dir)
+    workstation = Workstation.open_embedded(args.data_dir, secrets=args.keys.secrets)
     try:
         report = workstation.synchronise(_print_progress("changes"))
     finally:
@@ -129,14 +132,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     taxonomy = load_taxonomy()
     paths = DataPaths(args.data_dir).ensure()
     if args.backend:
-        backend = Database.open(args.backend, migrate=False)
+        backend = Database.open(args.backend, migrate=False, keys=args.keys)
         try:
             check_schema(backend.engine)
         except BaseException:
             backend.dispose()
             raise
     else:
-        backend = Database.open(sqlite_url(paths.backend))
+        backend = Database.open(sqlite_url(paths.backend), keys=args.keys)
     weights = PriorityWeights.from_settings(CoreSettings.load(paths.settings))
     started = time.monotonic()
     decoder = SafeDecoder()
@@ -171,7 +174,7 @@ def cmd_export_statements(args: argparse.Namespace) -> int:
     taxonomy = load_taxonomy()
     mapping = load_dsa_mapping(Path(args.mapping) if args.mapping else None, taxonomy)
     url = args.backend_url or sqlite_url(DataPaths(args.data_dir).ensure().backend)
-    backend = Database.open(url)
+    backend = Database.open(url, keys=args.keys)
     try:
         with backend.sessions() as session:
             actor_id = session.scalar(select(Reviewer.id).where(Reviewer.username == args.user))
@@ -218,14 +221,12 @@ def _new_password() -> str:
 
 
 def _team_backend(url: str):  # type: ignore[no-untyped-def]
-    from reviewer.store.database import make_engine
+    from reviewer.store.database import make_engine, normalise_url
 
-    engine = make_engine(url)
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
+    if normalise_url(url).get_backend_name() != "postgresql":
         raise BackendError("accounts and devices live on a PostgreSQL team backend: "
                            "give its URL with --backend")
-    return engine
+    return make_engine(url)
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
@@ -318,7 +319,7 @@ def cmd_verify_audit_log(args: argparse.Namespace) -> int:
             if not path.exists():
                 print(f"{name}: no database at {path}", file=sys.stderr)
                 continue
-            databases[name] = Database.open(sqlite_url(path))
+            databases[name] = Database.open(sqlite_url(path), keys=args.keys)
         for name, database in databases.items():
             with database.sessions() as session:
                 chains = origins(session)
@@ -387,10 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser(
         "ingest", help="load cases and their media from a JSON Lines file",
-        description="Load one case per line (format: see reviewer/queue/ingest.py or the README) "
-                    "into the backend. Bad lines are reported as FILE:LINE: reason and the "
-                    "rest loads; cases already on the backend (same external_ref) are "
-                    "skipped. Exit status 1 if any line was rejected.")
+        description="Load one case per line (format: see reviewer/queue/ingest.py or "
+                    "docs/administration.md) into the backend. Bad lines are reported as "
+                    "FILE:LINE: reason and the rest loads; cases already on the backend "
+                    "(same external_ref) are skipped. Exit status 1 if any line was "
+                    "rejected.")
     ingest.add_argument("file", metavar="FILE.jsonl")
     ingest.add_argument("--backend", "--backend-url", dest="backend", default=None,
                         metavar="URL", help="SQLAlchemy URL of the backend "
@@ -480,11 +482,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None,
-         parser: argparse.ArgumentParser | None = None) -> int:
-    """Run one command; ``parser`` is `build_parser()` with more commands (ui/admin_cli.py)."""
+         parser: argparse.ArgumentParser | None = None, *,
+         secrets: SecretStore | None = None) -> int:
+    """Run one command; ``parser`` is `build_parser()` with more commands (ui/admin_cli.py).
+
+    The data directory's keys are kept in ``secrets``, the OS keyring unless a store is
+    given; commands find them as ``args.keys``."""
     args = (parser or build_parser()).parse_args(argv)
     if args.data_dir is None:
         args.data_dir = default_data_dir()
+    args.keys = DatabaseKeys(secrets if secrets is not None else KeyringSecretStore())
     try:
         return int(args.func(args))
     except (TaxonomyError, SchemaVersionError, MappingError, BackendError, UserAdminError,

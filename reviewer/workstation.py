@@ -1,4 +1,5 @@
-"""One reviewer's workstation: the databases, taxonomy, clock and identity, wired once.
+"""One reviewer's workstation: the databases, taxonomy, clock, secrets and identity, wired
+once.
 
 The app and the administration CLI both build one of these and hand it to whatever needs
 it; nothing here is global.
@@ -10,6 +11,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import platformdirs
@@ -19,18 +21,28 @@ from sqlalchemy.orm import selectinload
 
 from reviewer.clock import Clock, SystemClock
 from reviewer.demo.seed import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
+from reviewer.enforcement.desk import EnforcementDesk
 from reviewer.policy.taxonomy import Taxonomy, load_taxonomy
-from reviewer.queue.case_queue import PriorityWeights
+from reviewer.qa.desk import AuditDesk
+from reviewer.qa.sampling import SamplingPolicy
+from reviewer.queue.case_queue import PriorityWeights, QueueFilter
 from reviewer.queue.leases import Lease
+from reviewer.queue.notes import add_note, notes_for
+from reviewer.queue.pages import QueuePages
+from reviewer.reports.desk import ReportsDesk
+from reviewer.secret_store import SecretStore
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.settings import CoreSettings
 from reviewer.store import replica as replica_files
 from reviewer.store.database import BackendUnavailable, Database, DataPaths, normalise_url
-from reviewer.store.models import Case, MediaBlob, MediaItem, Queue, Reviewer
+from reviewer.store.keys import DatabaseKeys
+from reviewer.store.models import Case, MediaBlob, MediaItem, Note, Queue, Reviewer
 from reviewer.store.outbox import client_id as load_client_id
-from reviewer.store.outbox import get_state
+from reviewer.store.outbox import get_state, pending_count
 from reviewer.sync.engine import Backoff, Progress, SyncEngine, SyncReport
-from reviewer.sync.link import BackendLink, DirectLink
+from reviewer.sync.link import BackendLink, DirectLink, DrawnSample
 from reviewer.sync.offline_kit import KitEstimate, KitReport
+from reviewer.wellness.journal import WellnessJournal
 
 APP_NAME = "ReviewerWorkstation"
 
@@ -53,6 +65,9 @@ class Workstation:
     reviewer_id: uuid.UUID
     sync: SyncEngine
     settings: CoreSettings
+    keys: DatabaseKeys
+    """The keys of the data directory's encrypted files, filed in `secrets` (or held for
+    this run only)."""
     link: BackendLink | None = None
     """What the workstation asks the backend (`reviewer.sync.link`); the sync engine's."""
     wiped_reason: str | None = None
@@ -61,6 +76,11 @@ class Workstation:
     replica_warning: str | None = field(default=None)
     """What the window must say about how the replica is protected (e.g. no keyring: the
     demo data lasts for this session only); None when all is well."""
+
+    @property
+    def secrets(self) -> SecretStore:
+        """Where this workstation's keys (and a remembered password) are kept."""
+        return self.keys.secrets
 
     @property
     def weights(self) -> PriorityWeights:
@@ -76,13 +96,14 @@ class Workstation:
         data_dir: Path | None = None,
         *,
         clock: Clock | None = None,
+        secrets: SecretStore | None = None,
         taxonomy: Taxonomy | None = None,
         username: str = DEMO_USERNAME,
         decision_hold: timedelta = timedelta(0),
     ) -> Workstation:
         """The embedded default: an SQLite backend and the replica in one data directory."""
-        return cls.open(data_dir, clock=clock, taxonomy=taxonomy, username=username,
-                        decision_hold=decision_hold)
+        return cls.open(data_dir, clock=clock, secrets=secrets, taxonomy=taxonomy,
+                        username=username, decision_hold=decision_hold)
 
     @classmethod
     def open(
@@ -92,6 +113,7 @@ class Workstation:
         backend_url: str | URL | None = None,
         password: str | None = None,
         clock: Clock | None = None,
+        secrets: SecretStore | None = None,
         taxonomy: Taxonomy | None = None,
         username: str = DEMO_USERNAME,
         reviewer_id: uuid.UUID | None = None,
@@ -108,8 +130,9 @@ class Workstation:
         unsent that long, so that it can still be undone (the app passes
         `reviewer.enforcement.decisions.SEND_HOLD`).
 
-        The replica (and the embedded backend) are SQLCipher files keyed from the OS keyring
-        (`reviewer.store.replica`); one that cannot be read raises `ReplicaUnreadable`. A replica
+        The replica (and the embedded backend) are SQLCipher files whose keys are kept in
+        ``secrets``, the OS keyring unless a store is given (`reviewer.store.replica`); one
+        that cannot be read raises `ReplicaUnreadable`. A replica
         whose device was revoked, or that has not synced for ``security/wipe_after_days``,
         is wiped first (`wiped_reason` says why). Without a keyring the ``password`` also
         unlocks a team replica (the sign-in dialog files a remembered password itself).
@@ -117,6 +140,7 @@ class Workstation:
         paths = DataPaths(data_dir or default_data_dir()).ensure()
         taxonomy = taxonomy or load_taxonomy()
         clock = clock or SystemClock()
+        data_keys = DatabaseKeys(secrets if secrets is not None else KeyringSecretStore())
         settings = CoreSettings.load(paths.settings)
         service_url = service_address(backend_url)
         url = None if backend_url is None or service_url is not None \
@@ -124,16 +148,18 @@ class Workstation:
         if url is not None and password is None:
             password = url.password if isinstance(url.password, str) else None
         embedded = url is None and service_url is None
-        keys = replica_files.resolve_keys(paths, embedded=embedded, password=password)
-        replica = replica_files.open_encrypted(paths.replica, keys.replica)
+        keys = replica_files.resolve_keys(paths, data_keys, embedded=embedded,
+                                          password=password)
+        replica = replica_files.open_encrypted(paths.replica, keys.replica, data_keys)
         wiped_reason = _wipe_reason(replica, settings, clock.now())
         if wiped_reason is not None:
             replica.dispose()
-            replica_files.wipe(paths)
-            keys = replica_files.resolve_keys(paths, embedded=embedded, password=password)
-            replica = replica_files.open_encrypted(paths.replica, keys.replica)
+            replica_files.wipe(paths, data_keys)
+            keys = replica_files.resolve_keys(paths, data_keys, embedded=embedded,
+                                              password=password)
+            replica = replica_files.open_encrypted(paths.replica, keys.replica, data_keys)
         else:
-            replica_files.recover_pending(paths, replica)
+            replica_files.recover_pending(paths, data_keys, replica)
         with replica.sessions() as session:
             client = load_client_id(session)
         allow_unverified = settings.get("security/allow_unverified_tls")
@@ -149,11 +175,12 @@ class Workstation:
                 if url is None:
                     assert keys.backend is not None
                     backend = replica_files.open_encrypted(paths.backend, keys.backend,
+                                                           data_keys,
                                                            what="embedded demo backend")
                 else:
                     if password is not None and url.get_backend_name() != "sqlite":
                         url = url.set(password=password)
-                    backend = Database.open(url, migrate=False,
+                    backend = Database.open(url, migrate=False, keys=data_keys,
                                             allow_unverified_tls=allow_unverified)
                 link = DirectLink(backend, username=username, clock=clock,
                                   taxonomy=taxonomy, client_id=client)
@@ -165,24 +192,26 @@ class Workstation:
         engine = SyncEngine(replica, link, client, clock, weights, backoff=backoff,
                             interval=interval, hold=decision_hold, username=username)
         return cls(paths, backend, replica, taxonomy, clock, client,
-                   reviewer_id or demo_reviewer_id(username), engine, settings, link=link,
-                   wiped_reason=wiped_reason, replica_warning=keys.warning)
+                   reviewer_id or demo_reviewer_id(username), engine, settings, data_keys,
+                   link=link, wiped_reason=wiped_reason, replica_warning=keys.warning)
 
     @staticmethod
-    def reset_replica(data_dir: Path | None = None) -> Path:
+    def reset_replica(data_dir: Path | None = None, *,
+                      secrets: SecretStore | None = None) -> Path:
         """Move an unreadable replica (and its log files) aside to a timestamped name and
         forget its key; the next `open` starts a fresh replica that syncs. The old file is
-        kept, its key filed under its new name, since it may hold pending work. Returns the
-        path it was moved to."""
+        kept, its key filed under its new name in ``secrets`` (the OS keyring unless a store
+        is given), since it may hold pending work. Returns the path it was moved to."""
         paths = DataPaths(data_dir or default_data_dir()).ensure()
+        keys = DatabaseKeys(secrets if secrets is not None else KeyringSecretStore())
         now = SystemClock().now()
-        aside = replica_files.move_aside(paths, replica_files.REPLICA, now)
+        aside = replica_files.move_aside(paths, keys, replica_files.REPLICA, now)
         salt = paths.root / replica_files.SALT_FILE
         if salt.exists():  # a password-derived key: its salt goes with the file it opens
             salt.rename(aside.with_suffix(".salt") if aside is not None
                         else salt.with_name(f"{salt.name}.old-{now:%Y%m%dT%H%M%S}"))
-        if replica_files.backend_unreadable(paths):
-            replica_files.move_aside(paths, replica_files.BACKEND, now)  # demo data: reseeded
+        if replica_files.backend_unreadable(paths, keys):
+            replica_files.move_aside(paths, keys, replica_files.BACKEND, now)  # demo: reseeded
         return aside if aside is not None else paths.replica
 
     def needs_demo_data(self) -> bool:
@@ -294,6 +323,84 @@ class Workstation:
                                            self.lease_duration)
         self.synchronise()
         return lease
+
+    # -- the window's reads and writes of the replica, each through its capability ---------
+
+    @cached_property
+    def enforcement(self) -> EnforcementDesk:
+        """Decisions, corrections, escalations, second reviews and replies."""
+        return EnforcementDesk(self.replica, self.taxonomy, reviewer_id=self.reviewer_id,
+                               client_id=self.client_id, clock=self.clock)
+
+    @cached_property
+    def audit(self) -> AuditDesk:
+        """Blind re-reviews and verdicts of this person as an auditor."""
+        return AuditDesk(self.replica, self.taxonomy, auditor_id=self.reviewer_id,
+                         client_id=self.client_id, clock=self.clock)
+
+    @cached_property
+    def queue_pages(self) -> QueuePages:
+        """The case queue's pages, rows and counts, "Mine" meaning this person."""
+        return QueuePages(self.replica, self.reviewer_id)
+
+    @cached_property
+    def reports(self) -> ReportsDesk:
+        """The reports window's figures over the replica, and its exports' audit entries."""
+        return ReportsDesk(self.replica)
+
+    @cached_property
+    def wellness(self) -> WellnessJournal:
+        """This person's wellness records, and the totals they share with their lead."""
+        return WellnessJournal(self.replica, reviewer_id=self.reviewer_id,
+                               client_id=self.client_id, clock=self.clock)
+
+    def draw_sample(self, since: datetime, rate: float,
+                    seed: int) -> tuple[DrawnSample, str | None]:
+        """Draw an audit sample for this person, and why the sync after it failed (None: it
+        did not fail, or there was none).
+
+        On a team backend the sample is drawn there (its sampling frame holds decisions this
+        replica does not: row security shows an auditor only what was sampled for them) and
+        a sync brings it here; offline that raises BackendUnavailable. On the embedded
+        backend it is drawn from the decisions here and sent with the next sync."""
+        if self.sync.backend.is_embedded:
+            stored = self.audit.draw_here(since, SamplingPolicy(base_rate=rate), seed)
+            return DrawnSample(stored.stored, stored.sample.population, stored.sample.seed,
+                               stored.already_sampled, stored.own_decisions), None
+        drawn = self.sync.backend.draw_sample(since, rate, seed)
+        # Drawn and kept on the backend; if this sync fails (its status says why), the
+        # next one brings the samples.
+        try:
+            self.synchronise()
+        except Exception as error:  # the draw itself succeeded and is kept
+            return drawn, (str(error).splitlines() or [type(error).__name__])[0]
+        return drawn, None
+
+    def notes(self, case_id: uuid.UUID) -> list[tuple[Note, str]]:
+        """The case's handoff notes, oldest first, with their authors' names."""
+        return notes_for(self.replica.sessions, case_id)
+
+    def add_note(self, case_id: uuid.UUID, body: str) -> Note:
+        """Save a handoff note (or raise NoteRejected); it is sent at the next sync."""
+        return add_note(self.replica.sessions, case_id=case_id, author_id=self.reviewer_id,
+                        client_id=self.client_id, body=body, clock=self.clock)
+
+    def count_cases(self, query: QueueFilter) -> int:
+        """How many cases the queue shows for ``query`` now."""
+        return self.queue_pages.count(query, self.clock.now())
+
+    def active_people(self) -> list[tuple[str, uuid.UUID]]:
+        """Everyone active on the replica, by name: whom a lead may give a case to."""
+        with self.replica.sessions() as session:
+            return [(r.display_name, r.id) for r in session.scalars(
+                select(Reviewer).where(Reviewer.active).order_by(Reviewer.display_name))]
+
+    def unsent(self) -> tuple[int, datetime | None]:
+        """How many changes wait in the outbox, and when the last sync succeeded."""
+        with self.replica.sessions() as session:
+            count = pending_count(session)
+            last = get_state(session, "last_sync")
+        return count, datetime.fromisoformat(last) if last else None
 
     def sign_out(self) -> None:
         """End this workstation's session on the backend service (nothing on the demo)."""

@@ -21,14 +21,14 @@ from reviewer.reports.analytics import (
     Bucket,
     ReportFilter,
     ReportKind,
-    build_report,
     day_start,
     kind_extra_tables,
     kind_table,
     save_csv,
     write_csv,
 )
-from reviewer.store.database import BackendError, Database, DataPaths, check_schema, sqlite_url
+from reviewer.reports.desk import ReportsDesk
+from reviewer.secret_store import SecretStore
 
 KIND_TITLES = {ReportKind.SLA: "SLA and turnaround", ReportKind.VOLUME: "Volume and escalations",
                ReportKind.QA: "Quality (agreement, golden accuracy, calibration)"}
@@ -52,24 +52,6 @@ def _moment(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _open_backend(args: argparse.Namespace) -> Database:
-    """The backend to read: --backend, or the embedded one (never created by a report)."""
-    if args.backend:
-        database = Database.open(args.backend, migrate=False)
-        try:
-            with database.talking():
-                check_schema(database.engine)
-        except BaseException:
-            database.dispose()
-            raise
-        return database
-    path = DataPaths(args.data_dir).backend
-    if not path.exists():
-        raise BackendError(f"there is no embedded backend at {path}: give the team backend "
-                           "with --backend URL, or --data-dir")
-    return Database.open(sqlite_url(path))
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     kind = ReportKind(args.kind)
     if args.format == "pdf" and args.out == "-":
@@ -84,13 +66,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     taxonomy = load_taxonomy()
     area_names = {area.code: area.name for area in taxonomy.areas}
-    database = _open_backend(args)
+    desk = ReportsDesk.open(args.backend, args.data_dir, keys=args.keys)
     try:
-        with database.talking(), database.sessions() as session:
-            report = build_report(session, wanted, args.as_of or SystemClock().now(),
-                                  KIND_SECTIONS[kind])
+        report = desk.build(wanted, args.as_of or SystemClock().now(), KIND_SECTIONS[kind])
     finally:
-        database.dispose()
+        desk.close()
     if report.qa_problem:
         print(f"note: {report.qa_problem}", file=sys.stderr)
     if args.format == "csv":
@@ -180,9 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, secrets: SecretStore | None = None) -> int:
+    """``secrets``: where the data directory's keys are (the OS keyring unless given)."""
     try:
-        return cli.main(argv, build_parser())
+        return cli.main(argv, build_parser(), secrets=secrets)
     except OSError as error:
         print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return 2

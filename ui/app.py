@@ -13,6 +13,7 @@ from pathlib import Path
 from reviewer import __version__
 from reviewer.demo.seed import REVIEWERS as DEMO_PEOPLE
 from reviewer.policy.taxonomy import TaxonomyError, load_taxonomy
+from reviewer.settings import SECURITY_ALLOW_UNVERIFIED_TLS
 from reviewer.store.database import InsecureBackend, SchemaVersionError
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -64,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from reviewer.security.secrets import KeyringSecretStore
     from reviewer.store.database import DataPaths
     from reviewer.workstation import default_data_dir
     from ui.first_run import FirstRunChoice, ask_first_run, should_offer_first_run
@@ -87,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = TaskRunner()
     try:
         return run_sessions(app, args, data_dir, settings, tasks,
+                            secrets=KeyringSecretStore(),  # the one secret store of the app
                             team_first=choice is FirstRunChoice.TEAM)
     finally:
         tasks.wait_for_done(10_000)
@@ -95,15 +98,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 SIGN_IN_AGAIN = "sign in again"
 
 
+def build_main_window(workstation, tasks, renderer, settings):  # type: ignore[no-untyped-def]
+    """The main window and the actions that work in it, wired here and nowhere else: each
+    gets its collaborators passed in, and all share one `ChangeBus`."""
+    from ui.enforcement.actions import EnforcementActions
+    from ui.main_window import MainWindow
+    from ui.qa.review import QualityActions
+    from ui.widgets.changes import ChangeBus
+
+    changes = ChangeBus()
+    window = MainWindow(workstation, tasks, renderer, settings, changes=changes)
+    EnforcementActions(window, workstation, window.panel, tasks, changes)  # Decision menu
+    QualityActions(window, workstation, tasks, renderer, settings, role=window.role,
+                   ledger=window.wellness.ledger, changes=changes)  # Quality menu
+    window.add_help_menu()
+    return window
+
+
 def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[no-untyped-def]
-                 team_first: bool = False) -> int:
+                 secrets, team_first: bool = False) -> int:
     """Sign in (for a team backend), open the workstation, run the window; again after
-    "Sign out" or a refused password, until the reviewer quits."""
+    "Sign out" or a refused password, until the reviewer quits. ``secrets`` (a
+    `reviewer.secret_store.SecretStore`) keeps the replica's keys and a remembered
+    password."""
     from reviewer.enforcement.decisions import SEND_HOLD
     from reviewer.media.decode import SafeDecoder
     from reviewer.media.render import Renderer, RenditionCache
     from reviewer.sync.service_client import InsecureAddress
-    from ui.main_window import MainWindow
     from ui.security.sign_in import remembered_backend
 
     try:
@@ -117,13 +138,13 @@ def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[
     while True:
         signed_in = None
         if team:
-            signed_in = obtain_sign_in(args, data_dir, settings, tasks, ask=ask,
-                                       message=message)
+            signed_in = obtain_sign_in(args, data_dir, settings, tasks, secrets=secrets,
+                                       ask=ask, message=message)
             if signed_in is None:
                 return 0
         try:
             workstation = open_workstation(args, data_dir, taxonomy, signed_in,
-                                           decision_hold=SEND_HOLD)
+                                           secrets=secrets, decision_hold=SEND_HOLD)
         except (TaxonomyError, SchemaVersionError) as error:
             return _cannot_start(args, error)
         except (InsecureBackend, InsecureAddress) as error:  # TLS refuses the address
@@ -136,7 +157,7 @@ def run_sessions(app, args, data_dir: Path, settings, tasks, *,  # type: ignore[
             return 1
         decoder = SafeDecoder()
         renderer = Renderer(decoder, RenditionCache())
-        window = MainWindow(workstation, tasks, renderer, settings)
+        window = build_main_window(workstation, tasks, renderer, settings)
         session = None
         try:
             session = install_session(window, tasks, signed_in)  # File menu: lock, sign out
@@ -173,13 +194,15 @@ def _cannot_start(args, error: BaseException) -> int:  # type: ignore[no-untyped
     return 2
 
 
-def obtain_sign_in(args, data_dir: Path, settings, tasks, *, ask: bool,  # type: ignore[no-untyped-def]
-                   message: str = ""):
-    """The remembered password from the keyring, silently; else the sign-in dialog.
+def obtain_sign_in(args, data_dir: Path, settings, tasks, *,  # type: ignore[no-untyped-def]
+                   secrets, ask: bool, message: str = ""):
+    """The remembered password from the keyring (``secrets``), silently; else the sign-in
+    dialog.
 
     Returns a `ui.security.sign_in.SignedIn`, or None when the reviewer cancels.
     """
-    from reviewer.security import secrets
+    from reviewer.secret_store import SecretStoreUnavailable
+    from reviewer.security.secrets import load_password
     from ui.security.sign_in import (
         AddressProblem,
         SignedIn,
@@ -194,13 +217,13 @@ def obtain_sign_in(args, data_dir: Path, settings, tasks, *, ask: bool,  # type:
         try:
             address = parse_backend_address(address_text)
             username = username or address.username or ""
-            password = secrets.load_password(address.key, username) if username else None
-        except (AddressProblem, secrets.KeyringUnavailable):
+            password = load_password(secrets, address.key, username) if username else None
+        except (AddressProblem, SecretStoreUnavailable):
             password = None
         if password is not None:
             return SignedIn(address, username, password, remember=True)
-    dialog = SignInDialog(tasks, settings, data_dir, address=address_text, username=username,
-                          message=message)
+    dialog = SignInDialog(tasks, settings, data_dir, secrets=secrets, address=address_text,
+                          username=username, message=message)
     try:
         if dialog.exec() != dialog.DialogCode.Accepted:
             return None
@@ -214,7 +237,7 @@ class SignInAgain(Exception):
 
 
 def open_workstation(args, data_dir: Path, taxonomy, signed_in, *,  # type: ignore[no-untyped-def]
-                     decision_hold):
+                     secrets, decision_hold):
     """Open the workstation; an unreadable replica is offered a re-sync (or Quit: None)."""
     from reviewer.store.replica import SALT_FILE, ReplicaUnreadable
     from reviewer.workstation import Workstation
@@ -222,12 +245,13 @@ def open_workstation(args, data_dir: Path, taxonomy, signed_in, *,  # type: igno
     while True:
         try:
             if signed_in is None:
-                return Workstation.open_embedded(args.data_dir, taxonomy=taxonomy,
-                                                 username=args.user,
+                return Workstation.open_embedded(args.data_dir, secrets=secrets,
+                                                 taxonomy=taxonomy, username=args.user,
                                                  decision_hold=decision_hold)
             return Workstation.open(data_dir, backend_url=signed_in.url,
                                     password=signed_in.password, username=signed_in.username,
-                                    taxonomy=taxonomy, decision_hold=decision_hold)
+                                    secrets=secrets, taxonomy=taxonomy,
+                                    decision_hold=decision_hold)
         except ReplicaUnreadable as error:
             print(f"The local copy cannot be opened: {error}", file=sys.stderr)
             if args.screenshot is not None:
@@ -241,7 +265,7 @@ def open_workstation(args, data_dir: Path, taxonomy, signed_in, *,  # type: igno
                                   "sign in again.") from error
             if choice != "resync":
                 return None
-            moved = Workstation.reset_replica(data_dir)
+            moved = Workstation.reset_replica(data_dir, secrets=secrets)
             logging.getLogger(__name__).info("unreadable replica moved aside to %s", moved)
 
 
@@ -319,7 +343,8 @@ def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-unt
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QLabel, QMessageBox
 
-    from reviewer.security import secrets
+    from reviewer.secret_store import SecretStoreUnavailable
+    from reviewer.security.secrets import forget_password
     from reviewer.sync.engine import Connection
     from ui.security.lock import PasswordCheck, file_menu, install_lock
     from ui.security.sign_in import tls_status
@@ -338,8 +363,8 @@ def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-unt
         who=f"Signed in as {signed_in.username} ({where}).")
 
     def sign_out() -> None:
-        with contextlib.suppress(secrets.KeyringUnavailable):  # then nothing was remembered
-            secrets.forget_password(signed_in.address.key, signed_in.username)
+        with contextlib.suppress(SecretStoreUnavailable):  # then nothing was remembered
+            forget_password(workstation.secrets, signed_in.address.key, signed_in.username)
         session.signed_out = True  # the service's session ends once the window is closed
         session.next_step = SIGN_IN_AGAIN
         session.message = f"You signed out of {where}."
@@ -355,7 +380,7 @@ def install_session(window, tasks, signed_in) -> Session:  # type: ignore[no-unt
         window.statusBar().showMessage(signed_in.keyring_problem, 30_000)
 
     settings = getattr(workstation, "settings", None)
-    allowed = settings is not None and bool(settings.get("security/allow_unverified_tls"))
+    allowed = settings is not None and bool(settings.get(SECURITY_ALLOW_UNVERIFIED_TLS))
     warning, is_warning = tls_status(signed_in.address, allow_unverified_tls=allowed)
     if is_warning:
         label = QLabel("⚠ Backend connection not encrypted"

@@ -1,12 +1,16 @@
-"""The main window: queue on the left, media in the centre, enforcement on the right."""
+"""The main window: queue on the left, media in the centre, enforcement on the right.
+
+It reads and writes the replica only through the workstation (`reviewer.workstation`),
+and learns what an operation changed from the `ChangeBus` it shares with the actions
+wired to it in `ui.app.build_main_window`.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
-    QByteArray,
     QItemSelectionModel,
     QPoint,
     QSettings,
@@ -23,39 +27,34 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
-from reviewer.enforcement.decisions import DecisionDraft, DecisionRejected, record_decision
+from reviewer.enforcement.decisions import DecisionDraft, DecisionRejected
 from reviewer.media.render import Renderer
-from reviewer.queue.case_queue import count_cases
 from reviewer.queue.leases import Lease, LeaseError
-from reviewer.queue.notes import NoteRejected, add_note, notes_for
-from reviewer.store.models import Reviewer
-from reviewer.store.outbox import get_state, pending_count
-from reviewer.sync.engine import SyncReport
+from reviewer.queue.notes import NoteRejected
+from reviewer.settings import QUEUE_HEADER, WINDOW_GEOMETRY, WINDOW_SPLITTER
 from reviewer.vocabulary import Role
 from reviewer.workstation import Workstation
 from ui.about import AboutDialog
-from ui.enforcement.actions import install_enforcement_actions
 from ui.enforcement.panel import EnforcementPanel
-from ui.qa.review import install_quality_actions
 from ui.queue.filters import QueueFilterBar
 from ui.queue.model import CaseQueueModel
 from ui.reports.case_report import export_case_report
 from ui.reports.reports_view import ReportsWindow
+from ui.sync.sync_status import SyncStatus
 from ui.sync.travel_dialog import TravelDialog
 from ui.viewer.media_viewer import MediaViewer
 from ui.wellness.wellness_view import WellbeingDialog, WellnessController
+from ui.widgets.changes import ChangeBus, Changes
+from ui.widgets.settings_store import read_setting, write_setting
 from ui.widgets.tasks import TaskRunner
 
 SLA_TICK_MS = 1_000
-SYNC_POLL_MS = 5_000
 LEASE_CHECK_MS = 30_000
 RENEW_WHEN_LEFT_S = 10 * 60
 SKIP_REASONS = (
@@ -65,30 +64,35 @@ SKIP_REASONS = (
     "Needs a specialist (legal, policy or product)",
 )
 
+if TYPE_CHECKING:
+    from reviewer.store.models import Reviewer
+
 
 class MainWindow(QMainWindow):
     synced = Signal()
     """A sync finished (after the queue took in what it pulled)."""
 
     def __init__(self, workstation: Workstation, tasks: TaskRunner, renderer: Renderer,
-                 settings: QSettings, parent: QWidget | None = None):
+                 settings: QSettings, *, changes: ChangeBus | None = None,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.workstation = workstation
+        self.changes = changes if changes is not None else ChangeBus()
+        self.changes.setParent(self)
+        self.changes.changed.connect(self._on_changes)
         self.tasks = tasks
         self.settings = settings
         self.renderer = renderer
         self.reports_window: ReportsWindow | None = None
         self.lease: Lease | None = None
-        self._syncing = False
-        self._sync_again = False
         self._claiming = False
         self._count_generation = 0
         reviewer = workstation.reviewer()
         self.role = reviewer.role if reviewer else Role.REVIEWER.value
         self.setWindowTitle("Reviewer Workstation")
 
-        self.queue_model = CaseQueueModel(workstation.replica.sessions, workstation.clock,
-                                          workstation.reviewer_id, workstation.weights, self)
+        self.queue_model = CaseQueueModel(workstation.queue_pages, workstation.clock,
+                                          workstation.weights, self)
         self.queue_model.area_names = {a.code: a.name for a in workstation.taxonomy.areas}
         self.queue_view = QTableView()
         self.queue_view.setObjectName("queue")
@@ -166,17 +170,12 @@ class MainWindow(QMainWindow):
         self.lease_timer.setInterval(LEASE_CHECK_MS)
         self.lease_timer.timeout.connect(self._keep_lease)
         self.lease_timer.start()
-        # The engine knows when the next sync is due (its interval, or its backoff after a
-        # failure); the timer only asks often enough for the status bar to stay current.
-        self.sync_timer = QTimer(self)
-        self.sync_timer.setInterval(SYNC_POLL_MS)
-        self.sync_timer.timeout.connect(self._background_sync)
-        self.sync_timer.start()
         self.restore_layout()
         self.queue_view.setFocus()
-        install_enforcement_actions(self)
-        install_quality_actions(self)  # Quality menu: Audit (Ctrl+Shift+A), My quality
-        help_menu = self.menuBar().addMenu("&Help")  # last, after the Decision menu
+
+    def add_help_menu(self) -> None:
+        """The Help menu, last in the menu bar (after the menus the actions add)."""
+        help_menu = self.menuBar().addMenu("&Help")
         about_action = help_menu.addAction("&About Reviewer Workstation…")
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
         about_action.triggered.connect(self.show_about)
@@ -188,12 +187,13 @@ class MainWindow(QMainWindow):
         name = reviewer.display_name if reviewer else "Demo Reviewer"
         self.user_label = QLabel(f"{name} ({self.role})")
         self.lease_status = QLabel()
-        self.sync_label = QLabel("Not synced yet")
-        self.pending_label = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(180)
-        self.progress.setTextVisible(True)
-        self.progress.hide()
+        self.sync_status = SyncStatus(self.workstation, self.tasks, self.changes, self)
+        self.sync_status.idle.connect(lambda: self.queue_view.setEnabled(True))
+        self.sync_status.synced.connect(self.synced)
+        self.sync_label = self.sync_status.label
+        self.pending_label = self.sync_status.pending_label
+        self.progress = self.sync_status.progress
+        self.sync_timer = self.sync_status.timer
         bar.addWidget(self.user_label)
         bar.addWidget(self.lease_status)
         bar.addWidget(self.wellness.status_label)
@@ -253,22 +253,21 @@ class MainWindow(QMainWindow):
     # -- layout memory ---------------------------------------------------------------------
 
     def restore_layout(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+        geometry = read_setting(self.settings, WINDOW_GEOMETRY)
+        if geometry:
             self.restoreGeometry(geometry)
         else:
             self.resize(1600, 960)
-        splitter = self.settings.value("window/splitter")
-        if isinstance(splitter, QByteArray):
+        if splitter := read_setting(self.settings, WINDOW_SPLITTER):
             self.splitter.restoreState(splitter)
-        columns = self.settings.value("queue/header")
-        if isinstance(columns, QByteArray):
+        if columns := read_setting(self.settings, QUEUE_HEADER):
             self.queue_view.horizontalHeader().restoreState(columns)
 
     def save_layout(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("queue/header", self.queue_view.horizontalHeader().saveState())
+        write_setting(self.settings, WINDOW_GEOMETRY, self.saveGeometry())
+        write_setting(self.settings, WINDOW_SPLITTER, self.splitter.saveState())
+        write_setting(self.settings, QUEUE_HEADER,
+                      self.queue_view.horizontalHeader().saveState())
         self.settings.sync()
 
     def prepare_travel(self) -> None:
@@ -278,7 +277,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _after_travel(self, report) -> None:  # type: ignore[no-untyped-def]
-        self.refresh_queue()
+        self.changes.publish(Changes(queue=True))
         if report is not None:
             hours = report.expires_in.total_seconds() / 3600
             self.statusBar().showMessage(
@@ -308,7 +307,7 @@ class MainWindow(QMainWindow):
     def show_reports(self) -> None:
         if self.reports_window is None:
             self.reports_window = ReportsWindow(
-                self.workstation.replica.sessions, self.workstation.clock, self.tasks,
+                self.workstation.reports, self.workstation.clock, self.tasks,
                 {area.code: area.name for area in self.workstation.taxonomy.areas}, self,
                 client_id=self.workstation.client_id, actor_id=self.workstation.reviewer_id)
         self.reports_window.show()
@@ -318,6 +317,18 @@ class MainWindow(QMainWindow):
         self.wellness.close()
         self.save_layout()
         super().closeEvent(event)
+
+    # -- what operations changed --------------------------------------------------------------
+
+    def _on_changes(self, changes: Changes) -> None:
+        """The one place the window refreshes after an operation (its own or an action's)."""
+        if changes.synced and changes.queue:
+            self._refresh_filter_choices()  # new queues or languages may have arrived
+        if changes.queue:
+            self.refresh_queue()
+        if changes.outbox:
+            self._update_pending()
+            self.request_sync()
 
     # -- queue -----------------------------------------------------------------------------
 
@@ -354,6 +365,30 @@ class MainWindow(QMainWindow):
         else:
             self._show_case(case_id)
 
+    def case_left_queue(self, case_id: uuid.UUID, *, from_row: int | None = None) -> None:
+        """The case is no longer the reviewer's to decide (decided, escalated): take it off
+        the page and move on to the row in its place (or the one after ``from_row`` when
+        the case was not on the page), or say the queue is empty."""
+        row = self.queue_model.row_of(case_id)
+        if row is None:
+            if from_row is None:
+                return
+            row = from_row
+        self.queue_model.remove_case(case_id)
+        if self.queue_model.rowCount():
+            self.select_row(min(max(row, 0), self.queue_model.rowCount() - 1))
+            # Back to the queue: N takes the next case, ↓ previews, Ctrl+2 decides.
+            self.queue_view.setFocus()
+        else:
+            self.viewer.clear("The queue is empty. Well done.")
+            self.panel.set_case(None)
+
+    def filter_by_status(self, status: str) -> None:
+        """Show the cases in ``status`` (the filter bar says so), focus on the queue."""
+        combo = self.filter_bar.combos["status"]
+        combo.setCurrentIndex(combo.findData(status))
+        self.queue_view.setFocus()
+
     def _on_current_changed(self, current, _previous) -> None:
         case_id = self.queue_model.case_id(current.row()) if current.isValid() else None
         if case_id is None:
@@ -376,7 +411,7 @@ class MainWindow(QMainWindow):
     def _show_notes(self, case_id: uuid.UUID) -> None:
         self.panel.set_notes([
             (author, f"{note.created_at.astimezone():%a %d %b %H:%M}", note.body)
-            for note, author in notes_for(self.workstation.replica.sessions, case_id)
+            for note, author in self.workstation.notes(case_id)
         ])
 
     def _start_count(self, *_args) -> None:
@@ -386,9 +421,7 @@ class MainWindow(QMainWindow):
         workstation = self.workstation
 
         def count() -> int:
-            with workstation.replica.sessions() as session:
-                return count_cases(session, query, workstation.reviewer_id,
-                                   workstation.clock.now())
+            return workstation.count_cases(query)
 
         self.tasks.run(count, lambda total: self._show_count(generation, total),
                        description="count cases", owner=self)
@@ -409,7 +442,7 @@ class MainWindow(QMainWindow):
             self.queue_model.tick(first, last)
         self._update_lease_text()
         if self.workstation.sync.status().failures:
-            self._update_sync_label()  # keep the retry countdown moving
+            self.sync_status.update_label()  # keep the retry countdown moving
 
     # -- leases ----------------------------------------------------------------------------
 
@@ -427,7 +460,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No open case is waiting in your queues.", 8000)
             return
         self.lease = lease
-        self.refresh_queue()
+        self.changes.publish(Changes.of_case(lease.case_id, queue=True))
         self.open_case(lease.case_id)
         self.panel.policy_box.setFocus()
         case = self.workstation.case(lease.case_id)
@@ -463,7 +496,7 @@ class MainWindow(QMainWindow):
                        description="skip", owner=self)
 
     def _after_skip(self) -> None:
-        self.refresh_queue()
+        self.changes.publish(Changes(queue=True))
         self._update_lease_text()
         self.statusBar().showMessage("Case returned to the queue.", 5000)
 
@@ -511,9 +544,7 @@ class MainWindow(QMainWindow):
         menu.exec(self.queue_view.viewport().mapToGlobal(position))
 
     def _choose_reassignee(self, case_id: uuid.UUID) -> None:
-        with self.workstation.replica.sessions() as session:
-            people = [(r.display_name, r.id) for r in session.scalars(
-                select(Reviewer).where(Reviewer.active).order_by(Reviewer.display_name))]
+        people = self.workstation.active_people()
         name, ok = QInputDialog.getItem(self, "Reassign lease", "Give this case to:",
                                         [n for n, _ in people], 0, False)
         if ok:
@@ -525,8 +556,8 @@ class MainWindow(QMainWindow):
         def work() -> None:
             workstation.reassign(case_id, to, reason="by a lead")
 
-        self.tasks.run(work, lambda _r: self.refresh_queue(), self._on_lease_error,
-                       description="reassign", owner=self)
+        self.tasks.run(work, lambda _r: self.changes.publish(Changes.of_case(case_id, queue=True)),
+                       self._on_lease_error, description="reassign", owner=self)
 
     # -- notes -----------------------------------------------------------------------------
 
@@ -539,115 +570,51 @@ class MainWindow(QMainWindow):
         if not ok:
             return
         try:
-            add_note(self.workstation.replica.sessions, case_id=case_id,
-                     author_id=self.workstation.reviewer_id,
-                     client_id=self.workstation.client_id, body=text,
-                     clock=self.workstation.clock)
+            self.workstation.add_note(case_id, text)
         except NoteRejected as rejection:
             QMessageBox.information(self, "Note not saved", str(rejection))
             return
         self._show_notes(case_id)
-        self.queue_model.refresh()
+        self.changes.publish(Changes.of_case(case_id, queue=True, outbox=True))
         self.open_case(case_id)
-        self._update_pending()
-        self.request_sync()
 
     # -- deciding --------------------------------------------------------------------------
 
     def _on_submitted(self, draft: DecisionDraft) -> None:
         row = self.queue_view.currentIndex().row()
         try:
-            decision = record_decision(
-                self.workstation.replica.sessions, self.workstation.taxonomy,
-                reviewer_id=self.workstation.reviewer_id,
-                client_id=self.workstation.client_id, draft=draft,
-                clock=self.workstation.clock,
-            )
+            decision = self.workstation.enforcement.decide(draft)
         except DecisionRejected as rejection:
             self.panel.show_problems(rejection.problems)
             return
         case_ref = self.viewer.title.text().split("  ·  ")[0]
         if self.lease is not None and self.lease.case_id == draft.case_id:
             self.lease = None  # the backend ends the lease when the decision arrives
-        self.queue_model.remove_case(draft.case_id)
         self.panel.show_recorded(
             f"Recorded: {decision.action.replace('_', ' ')} under {decision.policy_code} "
             f"on {case_ref}."
         )
         self.statusBar().showMessage(f"Decision on {case_ref} saved", 5000)
-        self._update_pending()
         self._update_lease_text()
-        if self.queue_model.rowCount():
-            self.select_row(min(max(row, 0), self.queue_model.rowCount() - 1))
-            # Back to the queue: N takes the next case, ↓ previews, Ctrl+2 decides.
-            self.queue_view.setFocus()
-        else:
-            self.viewer.clear("The queue is empty. Well done.")
-            self.panel.set_case(None)
-        self.request_sync()
+        self.case_left_queue(draft.case_id, from_row=row)
+        self.changes.publish(Changes.of_case(draft.case_id, outbox=True))
 
     # -- sync ------------------------------------------------------------------------------
 
     def start_sync(self, on_done=None) -> None:
-        if self._syncing:
-            self._sync_again = True  # new work arrived during this sync: go once more after
-            return
-        self._sync_again = False
-        self._syncing = True
-        self.sync_label.setText("Syncing…")
-        self.tasks.run(
-            self.workstation.synchronise,
-            lambda report: self._on_synced(report, on_done),
-            self._on_sync_failed,
-            on_progress=self._on_progress,
-            description="sync",
-            owner=self,
-        )
+        self.sync_status.start(on_done)
 
     def prepare_first_start(self, on_done=None) -> None:
         """Seed the embedded demo backend if it is new, then pull it into the replica."""
-        self._syncing = True
-        self.sync_label.setText("Preparing demo data…")
         self.queue_view.setEnabled(False)
+        self.sync_status.first_start(on_done)
 
-        def work(progress):
-            self.workstation.prepare_demo(progress)
-            return self.workstation.synchronise(progress)
+    def request_sync(self) -> None:
+        """Send new work soon: now when online; when offline, at the next planned retry."""
+        self.sync_status.request()
 
-        self.tasks.run(
-            work,
-            lambda report: self._on_synced(report, on_done),
-            self._on_sync_failed,
-            on_progress=self._on_progress,
-            description="first start",
-            owner=self,
-        )
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.progress.setVisible(done < total)
-
-    def _on_synced(self, report: SyncReport, on_done=None) -> None:
-        self._syncing = False
-        self.progress.hide()
-        self.queue_view.setEnabled(True)
-        self._update_sync_label()
-        if report.rejected:
-            QMessageBox.warning(
-                self, "Some changes were refused",
-                f"The backend refused {report.rejected} change(s). They are kept on this "
-                "workstation with the reason, and a lead can review them.",
-            )
-        if report.pulled_rows:
-            self._refresh_filter_choices()
-            self.refresh_queue()
-        self._update_pending()
-        self.synced.emit()
-        if on_done is not None:
-            on_done()
-        if self._sync_again:
-            self.start_sync()
+    def _update_pending(self) -> None:
+        self.sync_status.update_pending()
 
     def _refresh_filter_choices(self) -> None:
         combo = self.filter_bar.combos["queue"]
@@ -669,60 +636,3 @@ class MainWindow(QMainWindow):
             return  # an earlier read already filled it
         for language in found:
             combo.addItem(language.upper(), language)
-
-    def _on_sync_failed(self, error: BaseException) -> None:
-        self._syncing = False
-        self.progress.hide()
-        self.queue_view.setEnabled(True)
-        self._update_sync_label()
-        self._update_pending()
-        if self._sync_again:
-            self._sync_again = False  # the backoff decides when to try again
-
-    def request_sync(self) -> None:
-        """Send new work soon: now when online; when offline, at the next planned retry."""
-        status = self.workstation.sync.status()
-        if status.failures and status.retry_in(self.workstation.clock.now()) is not None:
-            return
-        self.start_sync()
-
-    def _background_sync(self) -> None:
-        if self._syncing:
-            return
-        self._syncing = True
-        self.tasks.run(self.workstation.sync.sync_if_due, self._on_background_sync,
-                       self._on_sync_failed, description="background sync", owner=self)
-
-    def _on_background_sync(self, report: SyncReport | None) -> None:
-        if report is None:  # not due yet, or it failed (the status says why)
-            self._syncing = False
-            self._update_sync_label()
-            self._update_pending()
-            if self._sync_again:
-                self.request_sync()
-            return
-        self._on_synced(report)
-
-    def _update_sync_label(self) -> None:
-        """Online / offline / syncing, the last good sync, and when the next try is."""
-        status = self.workstation.sync.status()
-        now = self.workstation.clock.now()
-        parts = [status.connection.label]
-        if status.last_success_at is not None:
-            parts.append(f"synced {status.last_success_at.astimezone():%H:%M}")
-        retry = status.retry_in(now)
-        if retry is not None and status.failures:
-            parts.append(f"retrying in {int(retry.total_seconds())} s")
-        self.sync_label.setText(" · ".join(parts))
-        tip = "Your work is saved on this workstation and sent when the backend answers."
-        if status.last_error:
-            tip = f"{status.last_error}\n{tip}"
-        self.sync_label.setToolTip(tip)
-
-    def _update_pending(self) -> None:
-        with self.workstation.replica.sessions() as session:
-            count = pending_count(session)
-            last = get_state(session, "last_sync")
-        self.pending_label.setText(f"{count} pending" if count else "All changes sent")
-        if last and self.sync_label.text() == "Not synced yet":
-            self.sync_label.setText(f"Synced {datetime.fromisoformat(last).astimezone():%H:%M}")

@@ -42,8 +42,8 @@ from reviewer.store.models import Case, Decision, Queue, Reviewer
 
 def _backend(args: argparse.Namespace) -> Database:
     if args.backend:
-        return Database.open(args.backend, migrate=False)
-    return Database.open(sqlite_url(DataPaths(args.data_dir).ensure().backend))
+        return Database.open(args.backend, migrate=False, keys=args.keys)
+    return Database.open(sqlite_url(DataPaths(args.data_dir).ensure().backend), keys=args.keys)
 
 
 def _person(session: Session, username: str) -> uuid.UUID:

@@ -46,6 +46,7 @@ from reviewer.qa.agreement import (
     proportion,
 )
 from reviewer.qa.golden import MIN_GOLDEN_ANSWERS
+from reviewer.store.database import Database
 from reviewer.store.models import (
     Case,
     Decision,
@@ -356,3 +357,10 @@ def reviewer_quality(session: Session, reviewer_id: uuid.UUID) -> ReviewerQualit
     matches = list(session.scalars(
         select(QaGoldenScore.match).where(QaGoldenScore.reviewer_id == reviewer_id)))
     return ReviewerQuality(agreement_of(pairs), golden_proportion(matches), results)
+
+
+def my_quality(replica: Database, reviewer_id: uuid.UUID) -> ReviewerQuality:
+    """What the reviewer's My quality dialog shows (`reviewer_quality`), read from their
+    replica in one session."""
+    with replica.sessions() as session:
+        return reviewer_quality(session, reviewer_id)

@@ -221,7 +221,7 @@ class Case(Synced, Base):
         Index(None, "queue_id", "status"),
         # One (column, id) index per sortable queue column: keyset pages in either direction.
         # The default order, with the common filter columns inside the index so a filtered
-        # page is read from the index alone (bench/queue.py: 102 ms -> ~40 ms at 1M cases).
+        # page is read from the index alone (bench/bench_queue.py: 102 ms -> ~40 ms at 1M cases).
         Index("ix_review_case_queue_page", "priority_key", "id", "status", "channel",
               "surface", "policy_area", "language"),
         Index(None, "due_at", "id"),

@@ -75,6 +75,16 @@ def _check_queue(session, reviewer_id: uuid.UUID, queue_id: uuid.UUID,  # type: 
     return queue
 
 
+def kit_queues(replica: Database, taxonomy: Taxonomy) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the queues on ``replica`` a kit may be made from, by name: every one
+    but the never-offline areas' (the choices of the travel dialog)."""
+    never = _never_offline(taxonomy)
+    with replica.sessions() as session:
+        return [(queue.id, queue.name) for queue in
+                session.scalars(select(Queue).order_by(Queue.name))
+                if queue.policy_area not in never]
+
+
 def estimate_kit(backend: Database, reviewer_id: uuid.UUID, queue_id: uuid.UUID, count: int,
                  taxonomy: Taxonomy) -> KitEstimate:
     """How many cases the kit would hold and roughly how much it would download."""

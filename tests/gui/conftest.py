@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 from reviewer.clock import ManualClock
 from reviewer.media.render import Renderer, RenditionCache
 from tests.helpers.workstations import demo_workstation
-from ui.main_window import MainWindow
+from ui.app import build_main_window
 from ui.widgets.tasks import TaskRunner
 
 
@@ -32,7 +32,7 @@ def renderer():
 def make_window(qtbot, workstation, renderer, size=(1400, 900)):
     tasks = TaskRunner()
     settings = QSettings(str(workstation.paths.settings), QSettings.Format.IniFormat)
-    window = MainWindow(workstation, tasks, renderer, settings)
+    window = build_main_window(workstation, tasks, renderer, settings)
     qtbot.addWidget(window)
     if size is not None:
         window.resize(*size)

@@ -23,15 +23,15 @@ from sqlalchemy import func, select, update
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.media.render import Renderer, RenditionCache
 from reviewer.media.video import frame_picture
-from reviewer.security.audit import AuditKind
-from reviewer.store.models import AuditLogEntry, Case, Decision, Escalation, MediaItem, Note
-from ui.reports.case_report import (
+from reviewer.reports.case_report import (
     THUMBNAIL_BOX,
-    gather_case_report,
+    case_report_data,
     plain,
     report_settings,
-    write_case_report_pdf,
 )
+from reviewer.security.audit import AuditKind
+from reviewer.store.models import AuditLogEntry, Case, Decision, Escalation, MediaItem, Note
+from ui.reports.case_report import write_case_report_pdf
 
 HOSTILE = "Fine print \u202eexe.gnp\u202c and a bell\x07 =HYPERLINK(\"x\")"
 
@@ -164,9 +164,9 @@ def test_areas_shown_unblurred_in_the_viewer_are_still_blurred_in_the_report(
         session.commit()
     assert str(workstation.taxonomy.area("spam_fraud").blur_preset) == "none"
     assert report_settings("none").blurs and report_settings("none").grayscale
-    data = gather_case_report(workstation.replica.sessions, case_id,
-                              taxonomy=workstation.taxonomy, renderer=renderer,
-                              media_source=workstation.media_bytes, clock=workstation.clock)
+    data = case_report_data(workstation.replica, case_id,
+                            taxonomy=workstation.taxonomy, renderer=renderer,
+                            media_source=workstation.media_bytes, clock=workstation.clock)
     path = tmp_path / "spam.pdf"
     assert write_case_report_pdf(path, data) >= 1
     _assert_only_blurred(workstation, case_id, path, "none")
@@ -174,9 +174,9 @@ def test_areas_shown_unblurred_in_the_viewer_are_still_blurred_in_the_report(
 
 def test_missing_media_is_named_not_drawn(qtbot, workstation, renderer, tmp_path):
     case_id = _case_with_most_media(workstation)
-    data = gather_case_report(workstation.replica.sessions, case_id,
-                              taxonomy=workstation.taxonomy, renderer=renderer,
-                              media_source=lambda _hash: None, clock=workstation.clock)
+    data = case_report_data(workstation.replica, case_id,
+                            taxonomy=workstation.taxonomy, renderer=renderer,
+                            media_source=lambda _hash: None, clock=workstation.clock)
     assert data.thumbnails and all(t.image is None for t in data.thumbnails)
     assert "not been downloaded" in data.thumbnails[0].problem
     path = tmp_path / "missing.pdf"
@@ -190,9 +190,9 @@ def test_missing_media_is_named_not_drawn(qtbot, workstation, renderer, tmp_path
 
 def test_unknown_case_is_refused(workstation, renderer):
     with pytest.raises(LookupError, match="not on this workstation"):
-        gather_case_report(workstation.replica.sessions, uuid.uuid4(),
-                           taxonomy=workstation.taxonomy, renderer=renderer,
-                           media_source=workstation.media_bytes, clock=workstation.clock)
+        case_report_data(workstation.replica, uuid.uuid4(),
+                         taxonomy=workstation.taxonomy, renderer=renderer,
+                         media_source=workstation.media_bytes, clock=workstation.clock)
 
 
 def test_plain_text_drops_formatting_controls_and_long_text():

@@ -18,7 +18,7 @@ from reviewer.vocabulary import CaseStatus, Channel
 from reviewer.workstation import Workstation
 from tests.gui.conftest import make_window
 from tests.helpers.workstations import demo_workstation
-from ui.enforcement.actions import install_enforcement_actions
+from ui.enforcement.actions import EnforcementActions
 from ui.enforcement.panel import QuickPolicy
 
 # Popups (the policy completer, the template menu) and dialogs ask the platform to raise
@@ -40,8 +40,7 @@ def workstation(tmp_path, clock):
 
 @pytest.fixture
 def actions(window):
-    install_enforcement_actions(window)
-    return window.enforcement_actions
+    return window.findChild(EnforcementActions)
 
 
 def _idle(qtbot, window):
@@ -217,7 +216,8 @@ def test_template_fills_the_rationale_safely_from_hostile_case_text(qtbot, windo
 def offline(tmp_path, workstation, clock):
     """The same replica with a backend that cannot be reached (a reviewer on a train)."""
     unreachable = sqlite_url(tmp_path / "no-such-dir" / "backend.sqlite")
-    offline = Workstation.open(workstation.paths.root, backend_url=unreachable, clock=clock)
+    offline = Workstation.open(workstation.paths.root, backend_url=unreachable, clock=clock,
+                               secrets=workstation.secrets)
     yield offline
     offline.close()
 
@@ -225,8 +225,7 @@ def offline(tmp_path, workstation, clock):
 def test_undo_within_30_seconds_restores_the_case_and_later_is_refused(
         qtbot, offline, renderer, clock):
     window = make_window(qtbot, offline, renderer)
-    install_enforcement_actions(window)
-    actions = window.enforcement_actions
+    actions = window.findChild(EnforcementActions)
     panel = window.panel
     case = _open_cases(offline)[0]
     code = offline.taxonomy.policies_for_surface(case.surface)[0].code
@@ -276,11 +275,11 @@ def test_undo_within_30_seconds_restores_the_case_and_later_is_refused(
 
 def test_syncing_and_getting_the_next_case_leave_a_new_decision_undoable(
         qtbot, workstation, renderer, clock):
-    app_like = Workstation.open(workstation.paths.root, clock=clock, decision_hold=SEND_HOLD)
+    app_like = Workstation.open(workstation.paths.root, clock=clock, decision_hold=SEND_HOLD,
+                                secrets=workstation.secrets)
     try:
         window = make_window(qtbot, app_like, renderer)
-        install_enforcement_actions(window)
-        actions = window.enforcement_actions
+        actions = window.findChild(EnforcementActions)
         case = _open_cases(app_like)[0]
         _show(window, case.id)
         _decide(qtbot, window, app_like.taxonomy.policies_for_surface(case.surface)[0].code)

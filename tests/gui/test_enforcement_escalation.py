@@ -28,7 +28,7 @@ from reviewer.vocabulary import CaseStatus, EscalationTeam
 from reviewer.workstation import Workstation
 from tests.gui.conftest import make_window
 from tests.helpers.workstations import demo_workstation
-from ui.enforcement.actions import install_enforcement_actions
+from ui.enforcement.actions import EnforcementActions
 
 # Dialogs and popups ask the platform to raise them and grab the keyboard, which the
 # offscreen platform cannot do.
@@ -51,8 +51,7 @@ def workstation(tmp_path, clock):
 
 @pytest.fixture
 def actions(window):
-    install_enforcement_actions(window)
-    return window.enforcement_actions
+    return window.findChild(EnforcementActions)
 
 
 def _idle(qtbot, window):
@@ -185,8 +184,7 @@ def test_second_review_approves_rejects_and_refuses_self_approval(qtbot, lead, r
     sofia.synchronise()  # what the window's background sync does
 
     window = make_window(qtbot, sofia, renderer)
-    install_enforcement_actions(window)
-    actions = window.enforcement_actions
+    actions = window.findChild(EnforcementActions)
     assert actions.second_reviews_action.text() == "Second re&views (2)…"
     # Sofia decides a severe action herself: it waits for someone else.
     mine = cases[2]

@@ -20,7 +20,7 @@ from reviewer.workstation import Workstation
 from tests.gui.conftest import make_window
 from tests.helpers.workstations import demo_workstation
 from ui.qa.my_quality import MyQualityDialog
-from ui.qa.review import AuditWindow, collect_visible_texts
+from ui.qa.review import AuditWindow, QualityActions, collect_visible_texts
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
@@ -46,7 +46,8 @@ def workstation(tmp_path, clock):
 
 def _auditor(workstation, clock, url=None) -> Workstation:
     return Workstation.open(workstation.paths.root / "mei", clock=clock, username="mei",
-                            backend_url=url or sqlite_url(workstation.paths.backend))
+                            backend_url=url or sqlite_url(workstation.paths.backend),
+                            secrets=workstation.secrets)
 
 
 @pytest.fixture
@@ -71,8 +72,9 @@ def _original(workstation, sample_id):
 
 
 def _open_audit(qtbot, window) -> AuditWindow:
-    window.audit_action.trigger()
-    audit = window.quality_windows["audit"]
+    quality = window.findChild(QualityActions)
+    quality.audit_action.trigger()
+    audit = quality.audit
     qtbot.waitExposed(audit)
     audit.activateWindow()
     qtbot.waitUntil(audit.isActiveWindow, timeout=5_000)
@@ -246,7 +248,8 @@ def test_a_calibration_item_is_answered_blind_and_has_no_verdict(qtbot, workstat
 def test_a_lead_draws_a_sample_in_the_app_and_it_reaches_the_backend(qtbot, workstation,
                                                                       clock, renderer):
     sofia = Workstation.open(workstation.paths.root / "sofia", clock=clock, username="sofia",
-                             backend_url=sqlite_url(workstation.paths.backend))
+                             backend_url=sqlite_url(workstation.paths.backend),
+                             secrets=workstation.secrets)
     try:
         sofia.synchronise()
         window = make_window(qtbot, sofia, renderer)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from reviewer.clock import ManualClock
 from reviewer.reports.analytics import Bucket
+from reviewer.reports.desk import ReportsDesk
 from reviewer.store.database import Database, sqlite_url
 from reviewer.store.models import AuditLogEntry, OutboxEntry
 from tests.unit.qa.test_qa_report_tables import FLEISS_KAPPA, add_calibrations_and_golden
@@ -42,7 +43,7 @@ def database(tmp_path):
 def _open_reports(qtbot, database, bucket: Bucket = Bucket.DAY):  # type: ignore[no-untyped-def]
     """The reports window on `database`, showing 9 to 16 November 2026 once it has run."""
     tasks = TaskRunner()
-    window = ReportsWindow(database.sessions, ManualClock(NOW), tasks, AREAS,
+    window = ReportsWindow(ReportsDesk(database), ManualClock(NOW), tasks, AREAS,
                            client_id=CLIENT, actor_id=LEAD)
     qtbot.addWidget(window)
     window.show()
@@ -164,13 +165,13 @@ def test_export_csv_writes_the_table_on_show(reports, tmp_path):
     assert entry.details["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert (entry.details["since"], entry.details["team"]) == (
         "2026-11-09T00:00:00+00:00", None)
-    with reports.sessions() as session:
+    with reports.desk.database.sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxEntry)
                               .where(OutboxEntry.kind == "audit")) == 1
 
 
 def _exports(reports) -> list[AuditLogEntry]:  # type: ignore[no-untyped-def]
-    with reports.sessions() as session:
+    with reports.desk.database.sessions() as session:
         return list(session.scalars(select(AuditLogEntry)
                                     .where(AuditLogEntry.kind == "export")
                                     .order_by(AuditLogEntry.seq)))

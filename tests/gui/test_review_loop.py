@@ -136,7 +136,8 @@ def test_five_cases_decided_by_keyboard_survive_a_restart(qtbot, workstation, re
 
     from reviewer.workstation import Workstation
 
-    reopened = Workstation.open_embedded(workstation.paths.root, clock=clock)
+    reopened = Workstation.open_embedded(workstation.paths.root, clock=clock,
+                                         secrets=workstation.secrets)
     try:
         again = make_window(qtbot, reopened, renderer)
         for case_id in decided:

@@ -16,7 +16,13 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
 from reviewer.clock import ManualClock
-from reviewer.security import secrets
+from reviewer.security.secrets import (
+    KeyringSecretStore,
+    forget_password,
+    load_password,
+    save_password,
+)
+from reviewer.settings import BACKEND_ADDRESS, BACKEND_USERNAME
 from reviewer.store.database import DataPaths
 from tests.helpers.keyrings import without_keyring
 from tests.helpers.pg_workstations import create_login, drop_logins, seed_backend
@@ -25,11 +31,9 @@ from tests.helpers.service import free_port, running_service
 from tests.helpers.tls_certs import make_ca, make_server_certificate
 from ui.first_run import FirstRunDialog
 from ui.security.sign_in import (
-    ADDRESS_SETTING,
     LOOPBACK_LINE,
     NO_KEYRING,
     NOT_POSTGRESQL,
-    USERNAME_SETTING,
     VERIFIED_LINE,
     AddressProblem,
     ReplicaUnreadableBox,
@@ -43,6 +47,10 @@ __all__ = ["pg_url", "postgres_server"]
 
 PASSWORD = "canary-Pa55word-7f3e"
 """A marker that must never appear in a file or a log."""
+
+KEYRING = KeyringSecretStore()
+"""The system keyring, as the app passes it: the test run's private GNOME Keyring, or keyring's
+'fail' backend under `no_keyring`."""
 
 
 # -- the address -----------------------------------------------------------------------
@@ -173,15 +181,15 @@ def system_keyring(address, reviewer_role):
     """The real system keyring: the private GNOME Keyring the test run started
     (tests/conftest.py), or with REVIEWER_TEST_KEYRING=none the session's own. The test's
     entry (its own role name) is forgotten afterwards."""
-    if not secrets.keyring_available() and os.environ.get("REVIEWER_TEST_KEYRING") == "none":
+    if not KEYRING.available and os.environ.get("REVIEWER_TEST_KEYRING") == "none":
         pytest.skip("REVIEWER_TEST_KEYRING=none and this session has no keyring")
-    assert secrets.keyring_available(), "the test keyring did not start"
-    yield secrets.keyring_name()
-    secrets.forget_password(parse_backend_address(address).key, reviewer_role)
+    assert KEYRING.available, "the test keyring did not start"
+    yield KEYRING.name
+    forget_password(KEYRING, parse_backend_address(address).key, reviewer_role)
 
 
 def make_dialog(qtbot, settings, data_dir, **kwargs) -> SignInDialog:
-    dialog = SignInDialog(TaskRunner(), settings, data_dir, **kwargs)
+    dialog = SignInDialog(TaskRunner(), settings, data_dir, secrets=KEYRING, **kwargs)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -225,8 +233,8 @@ def test_signing_in_checks_the_password_with_the_backend_service(
     assert PASSWORD not in repr(signed_in)
     # The address and user name are remembered for the next start; the password is not.
     again = QSettings(str(DataPaths(data_dir).settings), QSettings.Format.IniFormat)
-    assert parse_backend_address(again.value(ADDRESS_SETTING)) == signed_in.address
-    assert again.value(USERNAME_SETTING) == reviewer_role
+    assert parse_backend_address(again.value(BACKEND_ADDRESS.key)) == signed_in.address
+    assert again.value(BACKEND_USERNAME.key) == reviewer_role
     assert dialog.password_edit.text() == ""
     assert PASSWORD.encode() not in files_and_logs_text(tmp_path, caplog)
     next_time = make_dialog(qtbot, settings, data_dir)
@@ -349,11 +357,11 @@ def test_remember_ticked_keeps_the_password_in_the_keyring_only(
     dialog = make_dialog(qtbot, settings, data_dir)
     assert dialog.remember_box.isEnabled()
     assert dialog.remember_box.text().replace("&", "") == \
-        f"Remember my password in {secrets.keyring_name()}"
+        f"Remember my password in {KEYRING.name}"
     sign_in(qtbot, dialog, address, reviewer_role, PASSWORD, remember=True)
     signed_in = dialog.signed_in
     assert signed_in is not None and signed_in.remember and signed_in.keyring_problem is None
-    assert secrets.load_password(signed_in.address.key, reviewer_role) == PASSWORD
+    assert load_password(KEYRING, signed_in.address.key, reviewer_role) == PASSWORD
     assert signed_in.address.key == address  # filed under the service's base URL
     assert PASSWORD.encode() not in files_and_logs_text(tmp_path, caplog)
 
@@ -361,11 +369,11 @@ def test_remember_ticked_keeps_the_password_in_the_keyring_only(
 def test_remember_unticked_stores_nothing_and_forgets_an_old_one(
         qtbot, settings, data_dir, address, reviewer_role, system_keyring):
     key = parse_backend_address(address).key
-    secrets.save_password(key, reviewer_role, "an older password")
+    save_password(KEYRING, key, reviewer_role, "an older password")
     dialog = make_dialog(qtbot, settings, data_dir)
     sign_in(qtbot, dialog, address, reviewer_role, PASSWORD, remember=False)
     assert dialog.signed_in is not None and not dialog.signed_in.remember
-    assert secrets.load_password(key, reviewer_role) is None
+    assert load_password(KEYRING, key, reviewer_role) is None
     assert make_dialog(qtbot, settings, data_dir).remember_box.isChecked() is False
 
 
@@ -377,19 +385,22 @@ def test_a_remembered_password_signs_in_silently_and_sign_out_forgets_it(
     dialog = make_dialog(qtbot, settings, data_dir)
     sign_in(qtbot, dialog, address, reviewer_role, PASSWORD, remember=True)
     args = build_parser().parse_args(["--data-dir", str(data_dir)])
-    signed_in = obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False)
+    signed_in = obtain_sign_in(args, data_dir, settings, TaskRunner(), secrets=KEYRING, ask=False)
     assert signed_in is not None  # no dialog: the keyring had it
     assert (signed_in.username, signed_in.password, signed_in.address.key) == (
         reviewer_role, PASSWORD, key)
     # With --backend on the command line the same entry is found, typed another way too.
     args = build_parser().parse_args(["--data-dir", str(data_dir), "--backend", address])
-    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False) == signed_in
+    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), secrets=KEYRING,
+                          ask=False) == signed_in
     other_way = f"{address.upper().replace('HTTP://', 'http://')}/"
     args = build_parser().parse_args(["--data-dir", str(data_dir), "--backend", other_way])
-    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False) == signed_in
-    secrets.forget_password(key, reviewer_role)  # what File > Sign out does
+    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), secrets=KEYRING,
+                          ask=False) == signed_in
+    forget_password(KEYRING, key, reviewer_role)  # what File > Sign out does
     seen = _answer_modal(qtbot, SignInDialog, lambda d: d.reject())
-    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), ask=False) is None
+    assert obtain_sign_in(args, data_dir, settings, TaskRunner(), secrets=KEYRING,
+                          ask=False) is None
     assert seen and seen[0].user_edit.text() == reviewer_role
 
 
@@ -519,19 +530,22 @@ def test_a_damaged_replica_is_resynced_from_the_backend_or_the_app_quits(
     from tests.helpers.workstations import demo_workstation
     from ui.app import build_parser, open_workstation
 
-    demo_workstation(tmp_path, ManualClock(), cases=4, with_media=False).close()
+    demo_workstation(tmp_path, ManualClock(), cases=4, with_media=False,
+                     secrets=KEYRING).close()
     data_dir = tmp_path / "data"
     _damage(DataPaths(data_dir).replica)
     args = build_parser().parse_args(["--data-dir", str(data_dir)])
     taxonomy = load_taxonomy()
 
     seen = _answer_modal(qtbot, ReplicaUnreadableBox, lambda box: box.quit_button.click())
-    assert open_workstation(args, data_dir, taxonomy, None, decision_hold=SEND_HOLD) is None
+    assert open_workstation(args, data_dir, taxonomy, None, secrets=KEYRING,
+                            decision_hold=SEND_HOLD) is None
     assert "cannot be read" in seen[0].text()
 
     before = set(data_dir.iterdir())
     _answer_modal(qtbot, ReplicaUnreadableBox, lambda box: box.resync_button.click())
-    workstation = open_workstation(args, data_dir, taxonomy, None, decision_hold=SEND_HOLD)
+    workstation = open_workstation(args, data_dir, taxonomy, None, secrets=KEYRING,
+                                   decision_hold=SEND_HOLD)
     assert workstation is not None
     try:
         workstation.synchronise()
@@ -559,7 +573,8 @@ def test_without_a_keyring_a_replica_that_will_not_open_offers_signing_in_again(
     args = build_parser().parse_args(["--data-dir", str(data_dir)])
     seen = _answer_modal(qtbot, ReplicaUnreadableBox, lambda box: box.sign_in_button.click())
     with pytest.raises(SignInAgain, match="sign in again"):
-        open_workstation(args, data_dir, load_taxonomy(), typo, decision_hold=SEND_HOLD)
+        open_workstation(args, data_dir, load_taxonomy(), typo, secrets=KEYRING,
+                         decision_hold=SEND_HOLD)
     assert seen[0].defaultButton() is seen[0].sign_in_button
 
 
@@ -596,7 +611,7 @@ def test_first_run_connect_leads_to_the_sign_in_dialog_and_cancel_quits(
     args = build_parser().parse_args(["--data-dir", str(data_dir)])
     seen = _answer_modal(qtbot, SignInDialog, lambda dialog: dialog.reject())
     assert run_sessions(QApplication.instance(), args, data_dir, settings, TaskRunner(),
-                        team_first=True) == 0
+                        secrets=KEYRING, team_first=True) == 0
     assert seen and seen[0].address_edit.text() == ""
     assert not DataPaths(data_dir).settings.exists()
 
@@ -649,7 +664,7 @@ def test_first_run_team_path_signs_in_opens_the_window_and_signs_out(
     _answer_modal(qtbot, SignInDialog, fill_in)
     _when_shown(lambda w: isinstance(w, MainWindow), in_the_window)
     assert run_sessions(QApplication.instance(), args, data_dir, settings, TaskRunner(),
-                        team_first=True) == 0
+                        secrets=KEYRING, team_first=True) == 0
     assert len(windows) == 3, windows
     assert windows[1] == f"You signed out of {parse_backend_address(address).shown}."
     assert parse_backend_address(windows[2]) == parse_backend_address(address)
@@ -717,8 +732,7 @@ def test_a_verified_service_gets_no_warning_in_the_status_bar(qtbot, window):
 def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
         qtbot, service, reviewer_role, data_dir, renderer):
     from reviewer.workstation import Workstation
-    from ui.app import SIGN_IN_AGAIN, install_session
-    from ui.main_window import MainWindow
+    from ui.app import SIGN_IN_AGAIN, build_main_window, install_session
     from ui.security.sign_in import SignedIn
 
     address = parse_backend_address(service)
@@ -726,9 +740,9 @@ def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
                                    password="an old password", username=reviewer_role)
     try:
         tasks = TaskRunner()
-        window = MainWindow(workstation, tasks, renderer,
-                            QSettings(str(workstation.paths.settings),
-                                      QSettings.Format.IniFormat))
+        window = build_main_window(workstation, tasks, renderer,
+                                   QSettings(str(workstation.paths.settings),
+                                             QSettings.Format.IniFormat))
         qtbot.addWidget(window)
         window.show()
         session = install_session(window, tasks, SignedIn(address, reviewer_role,

@@ -14,7 +14,9 @@ from reviewer.cli import main
 from reviewer.demo.images import make_bad_files, make_demo_image
 from reviewer.queue.case_queue import PriorityWeights, derive_queue_fields
 from reviewer.queue.ingest import case_id_for
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import Database, sqlite_url
+from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, MediaBlob, MediaItem, Queue
 from tests.helpers.pg_workstations import count, open_workstation, seed_backend
 
@@ -145,7 +147,8 @@ def test_ingest_into_the_embedded_backend_by_default(tmp_path, capsys):
     assert main(["--data-dir", str(data), "ingest", str(path)]) == 0
     assert "loaded 1 cases" in capsys.readouterr().out
     assert main(["--data-dir", str(data), "sync"]) == 0
-    replica = Database.open(sqlite_url(data / "replica.sqlite"))
+    replica = Database.open(sqlite_url(data / "replica.sqlite"),
+                            keys=DatabaseKeys(KeyringSecretStore()))
     try:
         with replica.sessions() as session:
             case = session.get(Case, case_id_for("RPT-E1"))

@@ -6,12 +6,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.security import secrets
 from reviewer.security.devices import revoke_device
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import Database
+from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, Device
 from reviewer.sync.engine import Connection, DeviceRevoked
 from tests.helpers.pg_workstations import open_workstation, seed_backend
+
+KEYRING = DatabaseKeys(KeyringSecretStore())
+"""Where the app files the replica's key: the test run's own keyring."""
 
 
 def _cases(workstation):
@@ -35,7 +39,7 @@ def test_a_revoked_device_stops_and_is_wiped(pg_url, clock, tmp_path):
             revoke_device(session, client, by="admin", now=clock.now())
     finally:
         backend.dispose()
-    old_key = secrets.load_replica_key(data)
+    old_key = KEYRING.load(data)
 
     clock.advance(30)
     with pytest.raises(DeviceRevoked):
@@ -48,6 +52,6 @@ def test_a_revoked_device_stops_and_is_wiped(pg_url, clock, tmp_path):
         assert workstation.wiped_reason is not None and "revoked" in workstation.wiped_reason
         assert _cases(workstation) == 0
         assert workstation.client_id != client
-        assert secrets.load_replica_key(data) not in (None, old_key)
+        assert KEYRING.load(data) not in (None, old_key)
     finally:
         workstation.close()

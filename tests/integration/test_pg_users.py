@@ -327,11 +327,11 @@ def _server_version(server) -> int:
 
 def test_a_dedicated_owner_role_runs_the_backend_without_being_a_superuser(
         postgres_server, tmp_path, monkeypatch, capsys):
-    """The README's setup: a non-superuser owner with CREATEROLE initialises the backend,
-    loads cases, makes accounts and runs the backend service; FORCE'd row security still
-    lets it do all of that. init-backend makes the owner a member of the group roles (so the
-    service can read as a person with SET LOCAL ROLE; from PostgreSQL 16 without inheriting
-    them), and refuses an owner that is also a person's account."""
+    """The setup in docs/administration.md: a non-superuser owner with CREATEROLE initialises
+    the backend, loads cases, makes accounts and runs the backend service; FORCE'd row
+    security still lets it do all of that. init-backend makes the owner a member of the group
+    roles (so the service can read as a person with SET LOCAL ROLE; from PostgreSQL 16
+    without inheriting them), and refuses an owner that is also a person's account."""
     suffix = uuid.uuid4().hex[:8]
     owner_name, person = f"owner_{suffix}", f"nia_{suffix}"
     database = f"reviewer_owned_{suffix}"
@@ -342,7 +342,7 @@ def test_a_dedicated_owner_role_runs_the_backend_without_being_a_superuser(
     version = _server_version(postgres_server)
     if version >= 16:
         # The group roles exist already (the template made them), as they would for a
-        # second team database on one server: the README's one-time grant.
+        # second team database on one server: docs/administration.md's one-time grant.
         postgres_server.execute(
             f'GRANT rw_reviewer, rw_auditor, rw_lead, rw_admin TO "{owner_name}" '
             "WITH ADMIN OPTION, INHERIT FALSE, SET TRUE")

@@ -7,11 +7,12 @@ from sqlalchemy import func, select
 from reviewer.cli import main
 from reviewer.demo.images import make_bad_files, make_demo_image
 from reviewer.store.database import Database, sqlite_url
+from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, Decision, MediaBlob, MediaItem
 
 
-def _count(url: str, model) -> int:
-    database = Database.open(url)
+def _count(url: str, model, secrets) -> int:
+    database = Database.open(url, keys=DatabaseKeys(secrets))
     try:
         with database.sessions() as session:
             return session.scalar(select(func.count()).select_from(model))
@@ -19,24 +20,25 @@ def _count(url: str, model) -> int:
         database.dispose()
 
 
-def test_seed_demo_adds_cases_and_sync_pulls_them(tmp_path, capsys):
+def test_seed_demo_adds_cases_and_sync_pulls_them(tmp_path, capsys, secret_store):
     data = tmp_path / "data"
-    assert main(["--data-dir", str(data), "seed-demo", "--cases", "30", "--sync"]) == 0
+    assert main(["--data-dir", str(data), "seed-demo", "--cases", "30", "--sync"],
+                secrets=secret_store) == 0
     out = capsys.readouterr().out
     assert "seeded 30 cases" in out
     backend = sqlite_url(data / "backend.sqlite")
     replica = sqlite_url(data / "replica.sqlite")
-    assert _count(backend, Case) == 30
-    assert _count(replica, Case) == 30
-    assert _count(replica, Decision) == _count(backend, Decision) > 0
-    assert _count(replica, MediaItem) > 0
+    assert _count(backend, Case, secret_store) == 30
+    assert _count(replica, Case, secret_store) == 30
+    assert _count(replica, Decision, secret_store) == _count(backend, Decision, secret_store) > 0
+    assert _count(replica, MediaItem, secret_store) > 0
 
 
-def test_identical_media_is_stored_once(tmp_path):
+def test_identical_media_is_stored_once(tmp_path, secret_store):
     data = tmp_path / "data"
-    main(["--data-dir", str(data), "seed-demo", "--cases", "60"])
+    main(["--data-dir", str(data), "seed-demo", "--cases", "60"], secrets=secret_store)
     backend = sqlite_url(data / "backend.sqlite")
-    database = Database.open(backend)
+    database = Database.open(backend, keys=DatabaseKeys(secret_store))
     with database.sessions() as session:
         hashes = session.scalars(select(MediaItem.content_hash)).all()
         blobs = session.scalar(select(func.count()).select_from(MediaBlob))
@@ -44,18 +46,21 @@ def test_identical_media_is_stored_once(tmp_path):
     assert blobs == len(set(hashes))
 
 
-def test_seed_demo_without_media_is_fast_path(tmp_path, capsys):
+def test_seed_demo_without_media_is_fast_path(tmp_path, capsys, secret_store):
     data = tmp_path / "data"
-    assert main(["--data-dir", str(data), "seed-demo", "--cases", "2500", "--no-media"]) == 0
-    assert _count(sqlite_url(data / "backend.sqlite"), Case) == 2500
-    assert _count(sqlite_url(data / "backend.sqlite"), MediaItem) == 0
+    assert main(["--data-dir", str(data), "seed-demo", "--cases", "2500", "--no-media"],
+                secrets=secret_store) == 0
+    assert _count(sqlite_url(data / "backend.sqlite"), Case, secret_store) == 2500
+    assert _count(sqlite_url(data / "backend.sqlite"), MediaItem, secret_store) == 0
 
 
-def test_seeding_twice_adds_more_without_duplicates(tmp_path):
+def test_seeding_twice_adds_more_without_duplicates(tmp_path, secret_store):
     data = tmp_path / "data"
-    main(["--data-dir", str(data), "seed-demo", "--cases", "10", "--no-media"])
-    main(["--data-dir", str(data), "seed-demo", "--cases", "10", "--no-media"])
-    database = Database.open(sqlite_url(data / "backend.sqlite"))
+    main(["--data-dir", str(data), "seed-demo", "--cases", "10", "--no-media"],
+         secrets=secret_store)
+    main(["--data-dir", str(data), "seed-demo", "--cases", "10", "--no-media"],
+         secrets=secret_store)
+    database = Database.open(sqlite_url(data / "backend.sqlite"), keys=DatabaseKeys(secret_store))
     with database.sessions() as session:
         refs = session.scalars(select(Case.external_ref)).all()
     database.dispose()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from PySide6.QtCore import (
     QItemSelectionModel,
@@ -33,22 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from reviewer.enforcement.decisions import MIN_REJECTION_NOTE_CHARS
+from reviewer.enforcement.desk import PendingReview
 from ui.widgets.table_model import RowsTableModel
-
-
-@dataclass(frozen=True)
-class PendingReview:
-    """One decision waiting for a second reviewer, as the list shows it."""
-
-    decision_id: uuid.UUID
-    case_id: uuid.UUID
-    case_ref: str
-    policy_code: str
-    action_label: str
-    decided_by: str
-    decided_at: datetime
-    rationale: str
-    mine: bool
 
 
 class PendingReviewsModel(RowsTableModel[PendingReview]):

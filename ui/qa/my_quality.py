@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from reviewer.qa.agreement import MIN_PAIRED_ITEMS, KappaResult, Proportion
 from reviewer.qa.golden import MIN_GOLDEN_ANSWERS
-from reviewer.qa.metrics import QaResult, ReviewerQuality, reviewer_quality
+from reviewer.qa.metrics import QaResult, ReviewerQuality, my_quality
 from reviewer.qa.store import REASON_LABELS
 from reviewer.vocabulary import Action
 from reviewer.workstation import Workstation
@@ -190,8 +190,7 @@ class MyQualityDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        with self.workstation.replica.sessions() as session:
-            quality = reviewer_quality(session, self.workstation.reviewer_id)
+        quality = my_quality(self.workstation.replica, self.workstation.reviewer_id)
         self.quality = quality
         agreement = quality.agreement
         self.agreement_value.setText(describe_proportion(agreement.percent, "audits"))

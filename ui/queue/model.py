@@ -3,7 +3,8 @@
 It holds only the ids of the rows fetched so far, a page at a time as the view scrolls
 (``canFetchMore``/``fetchMore``), and keeps a bounded cache of whole rows; a row that fell
 out of the cache is read again by id. Sorting and filtering start again from the first
-page, so the queue stays fast however many cases the replica holds.
+page, so the queue stays fast however many cases the replica holds. The rows come from a
+`reviewer.queue.pages.QueuePages`; the model itself never reads the replica.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from sqlalchemy.orm import Session, sessionmaker
 
 from reviewer.clock import Clock
 from reviewer.queue.case_queue import (
@@ -28,17 +28,15 @@ from reviewer.queue.case_queue import (
     QueueOrder,
     SlaState,
     SortKey,
-    case_rows,
     explain_priority,
-    fetch_page,
     format_age,
     format_time_left,
     priority_score,
     sla_state,
 )
+from reviewer.queue.pages import PAGE_SIZE, QueuePages
 from reviewer.vocabulary import CaseStatus, Channel, Surface
 
-PAGE_SIZE = 200
 CACHED_PAGES = 25
 
 SLA_STYLE = {
@@ -93,13 +91,11 @@ class CaseQueueModel(QAbstractTableModel):
 
     query_changed = Signal()
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock,
-                 reviewer_id: uuid.UUID | None = None,
+    def __init__(self, pages: QueuePages, clock: Clock,
                  weights: PriorityWeights | None = None, parent=None):
         super().__init__(parent)
-        self._sessions = sessions
+        self._source = pages
         self._clock = clock
-        self._reviewer_id = reviewer_id
         self.weights = weights or PriorityWeights()
         self.area_names: dict[str, str] = {}
         self.filter = QueueFilter()
@@ -135,9 +131,8 @@ class CaseQueueModel(QAbstractTableModel):
         self.query_changed.emit()
 
     def _load_next_page(self) -> list[CaseRow]:
-        with self._sessions() as session:
-            rows = fetch_page(session, self.filter, self.order, self._reviewer_id, self._now,
-                              after=self._cursor, limit=PAGE_SIZE)
+        rows = self._source.page(self.filter, self.order, self._now, after=self._cursor,
+                                 limit=PAGE_SIZE)
         self._has_more = len(rows) == PAGE_SIZE
         if rows:
             self._cursor = PageCursor(rows[-1].sort_value, rows[-1].id)
@@ -159,8 +154,7 @@ class CaseQueueModel(QAbstractTableModel):
         rows = self._pages.get(page)
         if rows is None:
             ids = self._ids[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-            with self._sessions() as session:
-                rows = case_rows(session, ids)
+            rows = self._source.rows(ids)
             self._remember(page, rows)
         else:
             self._pages.move_to_end(page)
@@ -213,9 +207,8 @@ class CaseQueueModel(QAbstractTableModel):
     def fetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> None:  # Qt override
         if parent.isValid() or not self._has_more:
             return
-        with self._sessions() as session:
-            rows = fetch_page(session, self.filter, self.order, self._reviewer_id, self._now,
-                              after=self._cursor, limit=PAGE_SIZE)
+        rows = self._source.page(self.filter, self.order, self._now, after=self._cursor,
+                                 limit=PAGE_SIZE)
         self._has_more = len(rows) == PAGE_SIZE
         if not rows:
             return

@@ -1,15 +1,14 @@
 """The reports window: SLA, volume, turnaround, escalation and quality charts with their
 tables, filtered by period and team, exported as CSV (each table) or one PDF (everything).
 
-The aggregation (`reviewer.reports.analytics.build_report`) runs in the background; the charts are
-built from its result on the GUI thread. `write_report_pdf` is also what
+The aggregation (`reviewer.reports.desk.ReportsDesk.build`) runs in the background; the charts
+are built from its result on the GUI thread. `write_report_pdf` is also what
 ``reviewer-admin report --format pdf`` uses, so the window and the command line print the
 same document.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import uuid
 from collections.abc import Callable
@@ -66,7 +65,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
 from reviewer.clock import Clock
 from reviewer.reports.analytics import (
@@ -78,17 +76,14 @@ from reviewer.reports.analytics import (
     ReportTable,
     bucket_of,
     buckets_between,
-    build_report,
     channel_label,
     day_start,
     period_start,
     report_tables,
     save_csv,
     team_label,
-    teams,
 )
-from reviewer.security.audit import AuditKind, append_audit
-from reviewer.store.database import writing
+from reviewer.reports.desk import ReportsDesk
 from ui.widgets.table_model import RowsTableModel
 from ui.widgets.tasks import TaskRunner
 
@@ -593,14 +588,14 @@ def write_report_pdf(path: Path, report: Report, area_names: dict[str, str],
 class ReportsWindow(QMainWindow):
     """Charts and tables for a period and a team, refreshed in the background."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, tasks: TaskRunner,
+    def __init__(self, reports: ReportsDesk, clock: Clock, tasks: TaskRunner,
                  area_names: dict[str, str], parent: QWidget | None = None, *,
                  client_id: str, actor_id: uuid.UUID | None):
         """``client_id`` and ``actor_id`` sign the audit-log entry of every export."""
         super().__init__(parent)
         self.setWindowTitle("Reports — Reviewer Workstation")
         self.setWindowFlag(Qt.WindowType.Window)
-        self.sessions = sessions
+        self.desk = reports
         self.client_id = client_id
         self.actor_id = actor_id
         self.clock = clock
@@ -620,9 +615,8 @@ class ReportsWindow(QMainWindow):
         self.team_box.setAccessibleName("Team")
         self.team_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.team_box.addItem("All teams", None)
-        with sessions() as session:
-            for code, name in teams(session):
-                self.team_box.addItem(name, code)
+        for code, name in reports.teams():
+            self.team_box.addItem(name, code)
         self.bucket_box = QComboBox()
         self.bucket_box.setAccessibleName("Group by")
         self.bucket_box.addItem("By day", Bucket.DAY)
@@ -738,11 +732,10 @@ class ReportsWindow(QMainWindow):
         self.progress.setRange(0, len(SECTIONS))
         self.progress.setValue(0)
         self.progress.show()
-        sessions, now = self.sessions, self.clock.now()
+        desk, now = self.desk, self.clock.now()
 
         def work(progress: Callable[[int, int], None]) -> Report:
-            with sessions() as session:
-                return build_report(session, wanted, now, progress=progress)
+            return desk.build(wanted, now, progress=progress)
 
         self.tasks.run(work, lambda report: self._show(generation, report),
                        lambda error: self._failed(generation, error),
@@ -862,14 +855,8 @@ class ReportsWindow(QMainWindow):
         """Every export goes into the audit log (and from there to the backend), as the case
         investigation report does: what, for which filter, and the file's digest."""
         wanted = self.report.filter if self.report is not None else self.current_filter()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        with writing(self.sessions) as session:
-            append_audit(session, origin=self.client_id, actor_id=self.actor_id,
-                         kind=AuditKind.EXPORT, subject=f"report:{what}",
-                         now=self.clock.now(),
-                         details={"report": what, "file": path.name, "sha256": digest,
-                                  "since": wanted.since.isoformat(),
-                                  "until": wanted.until.isoformat(), "team": wanted.team})
+        self.desk.record_export(what, wanted, path, client_id=self.client_id,
+                                actor_id=self.actor_id, now=self.clock.now())
 
     def choose_pdf(self) -> None:
         if self.report is None:

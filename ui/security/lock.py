@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import os
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -35,12 +35,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reviewer.settings import SECURITY_LOCK_MINUTES
 from reviewer.wellness.exposure import CurtainController
+from reviewer.workstation import Workstation
 from ui.widgets.form_feedback import inline_error
 from ui.widgets.tasks import TaskRunner
 
-if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+
+class _Wellness(Protocol):
+    curtain: CurtainController
+
+
+class LockableWindow(Protocol):
+    """The window a lock covers (the main window is one): its workstation's settings say
+    when, and its wellness curtain measures the idle time."""
+
+    workstation: Workstation
+    wellness: _Wellness
 
 LOCK_TICK_MS = 1_000
 DEMO_UNLOCK = "Demo mode has no password"
@@ -354,12 +365,13 @@ class LockController(QObject):
             app.removeEventFilter(self)
 
 
-def install_lock(window: MainWindow, tasks: TaskRunner, *,
+def install_lock(window: LockableWindow, tasks: TaskRunner, *,
                  password_check: PasswordCheck | None, who: str,
                  lock_after: timedelta | None = None) -> LockController:
     """Lock ``window`` after ``lock_after`` (default: the ``security/lock_minutes`` setting)
     without input, as its wellness curtain measures it."""
     if lock_after is None:
-        lock_after = timedelta(minutes=window.workstation.settings.get("security/lock_minutes"))
-    return LockController(window, tasks, window.wellness.curtain,
+        lock_after = timedelta(minutes=window.workstation.settings.get(SECURITY_LOCK_MINUTES))
+    # The window is a QMainWindow (the main window).
+    return LockController(window, tasks, window.wellness.curtain,  # type: ignore[arg-type]
                           password_check=password_check, lock_after=lock_after, who=who)

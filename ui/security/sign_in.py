@@ -39,8 +39,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reviewer.security import secrets
-from reviewer.settings import CoreSettings
+from reviewer.secret_store import SecretStore, SecretStoreUnavailable
+from reviewer.security.secrets import forget_password, save_password
+from reviewer.settings import (
+    BACKEND_ADDRESS,
+    BACKEND_REMEMBER_PASSWORD,
+    BACKEND_USERNAME,
+    SECURITY_ALLOW_UNVERIFIED_TLS,
+    CoreSettings,
+)
 from reviewer.store.database import (
     BackendLoginFailed,
     BackendUnavailable,
@@ -48,11 +55,9 @@ from reviewer.store.database import (
 )
 from reviewer.sync.service_client import InsecureAddress, ServiceLink, check_address
 from ui.widgets.form_feedback import inline_error, submit_on_ctrl_enter
+from ui.widgets.settings_store import read_setting, write_setting
 from ui.widgets.tasks import TaskRunner
 
-ADDRESS_SETTING = "backend/address"
-USERNAME_SETTING = "backend/username"
-REMEMBER_SETTING = "backend/remember_password"
 NO_KEYRING = "No system keyring on this computer: you will be asked each time"
 ADDRESS_EXAMPLE = "reviews.example.org"
 NOT_POSTGRESQL = ("Workstations sign in through the backend service (reviewer-server), not to "
@@ -225,19 +230,19 @@ def check_password(address: BackendAddress, username: str, password: str, *,
         link.dispose()
 
 
-def remember_in_keyring(address: BackendAddress, username: str, password: str,
-                        remember: bool) -> str | None:
+def remember_in_keyring(secrets: SecretStore, address: BackendAddress, username: str,
+                        password: str, remember: bool) -> str | None:
     """Save the password in the keyring (ticked) or forget it (unticked); returns a problem
     to show, or None when the keyring did what was asked."""
     try:
         if remember:
-            secrets.save_password(address.key, username, password)
+            save_password(secrets, address.key, username, password)
         else:
-            secrets.forget_password(address.key, username)
-    except secrets.KeyringUnavailable as error:
+            forget_password(secrets, address.key, username)
+    except SecretStoreUnavailable as error:
         if remember:
             return f"Your password could not be remembered ({error}); you will be asked again."
-        return None if not secrets.keyring_available() else str(error)
+        return None if not secrets.available else str(error)
     return None
 
 
@@ -262,8 +267,7 @@ class SignedIn:
 
 def remembered_backend(settings: QSettings) -> tuple[str, str]:
     """The backend address and user name remembered from the last sign-in ("" if none)."""
-    return (str(settings.value(ADDRESS_SETTING, "") or ""),
-            str(settings.value(USERNAME_SETTING, "") or ""))
+    return read_setting(settings, BACKEND_ADDRESS), read_setting(settings, BACKEND_USERNAME)
 
 
 def _buddy(text: str, field: QWidget) -> QLabel:
@@ -273,20 +277,22 @@ def _buddy(text: str, field: QWidget) -> QLabel:
 
 
 class SignInDialog(QDialog):
-    """Backend address, user name, password; the check runs in the background."""
+    """Backend address, user name, password; the check runs in the background. A password
+    to remember goes to ``secrets`` (the OS keyring in the app)."""
 
     def __init__(self, tasks: TaskRunner, settings: QSettings, data_dir: Path, *,
-                 address: str = "", username: str = "", message: str = "",
-                 parent: QWidget | None = None) -> None:
+                 secrets: SecretStore, address: str = "", username: str = "",
+                 message: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in to your team's backend")
         self.tasks = tasks
         self.settings = settings
         self.data_dir = data_dir
+        self.secrets = secrets
         self.signed_in: SignedIn | None = None
         self._cancelled = threading.Event()
         self.allow_unverified_tls = bool(CoreSettings.load(DataPaths(data_dir).settings)
-                                         .get("security/allow_unverified_tls"))
+                                         .get(SECURITY_ALLOW_UNVERIFIED_TLS))
         remembered_address, remembered_user = remembered_backend(settings)
 
         intro = QLabel("Sign in to your team's backend service with the address, user name "
@@ -311,14 +317,14 @@ class SignInDialog(QDialog):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setAccessibleName("Password")
 
-        keyring = secrets.keyring_name()
+        keyring = secrets.name
         self.remember_box = QCheckBox(
             f"&Remember my password in {keyring}" if keyring else "&Remember my password")
         self.keyring_note = QLabel()
         self.keyring_note.setObjectName("muted")
         self.keyring_note.setWordWrap(True)
         if keyring:
-            self.remember_box.setChecked(settings.value(REMEMBER_SETTING, True, type=bool))
+            self.remember_box.setChecked(read_setting(settings, BACKEND_REMEMBER_PASSWORD))
             self.keyring_note.setText("Only the keyring keeps it; it is never written to a file.")
         else:
             self.remember_box.setChecked(False)
@@ -414,7 +420,7 @@ class SignInDialog(QDialog):
         for widget in (self.address_edit, self.user_edit, self.password_edit,
                        self.sign_in_button, self.offline_button):
             widget.setEnabled(not busy)
-        self.remember_box.setEnabled(not busy and secrets.keyring_available())
+        self.remember_box.setEnabled(not busy and self.secrets.available)
         self.busy.setVisible(busy)
         self.busy_label.setVisible(busy)
         if not busy:
@@ -466,6 +472,7 @@ class SignInDialog(QDialog):
         self.offline_button.hide()
         self._set_busy(True)
         cancelled = self._cancelled
+        store = self.secrets
         allow_unverified_tls = self.allow_unverified_tls
 
         def work() -> str | None:
@@ -473,7 +480,7 @@ class SignInDialog(QDialog):
                            allow_unverified_tls=allow_unverified_tls)
             if cancelled.is_set():
                 return None
-            return remember_in_keyring(address, username, password, remember)
+            return remember_in_keyring(store, address, username, password, remember)
 
         self.tasks.run(
             work,
@@ -534,10 +541,10 @@ class SignInDialog(QDialog):
     def _finish(self, signed_in: SignedIn) -> None:
         self.signed_in = signed_in
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.settings.setValue(ADDRESS_SETTING, signed_in.address.key)
-        self.settings.setValue(USERNAME_SETTING, signed_in.username)
-        if not signed_in.offline and secrets.keyring_available():
-            self.settings.setValue(REMEMBER_SETTING, signed_in.remember)
+        write_setting(self.settings, BACKEND_ADDRESS, signed_in.address.key)
+        write_setting(self.settings, BACKEND_USERNAME, signed_in.username)
+        if not signed_in.offline and self.secrets.available:
+            write_setting(self.settings, BACKEND_REMEMBER_PASSWORD, signed_in.remember)
         self.settings.sync()
         self.password_edit.clear()
         self.accept()

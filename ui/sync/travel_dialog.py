@@ -16,10 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
-from reviewer.store.models import Queue
-from reviewer.sync.offline_kit import KitEstimate, KitRefused, KitReport
+from reviewer.sync.offline_kit import KitEstimate, KitRefused, KitReport, kit_queues
 from reviewer.workstation import Workstation
 from ui.widgets.form_feedback import inline_error
 from ui.widgets.tasks import TaskRunner
@@ -45,13 +43,10 @@ class TravelDialog(QDialog):
         self.workstation = workstation
         self.tasks = tasks
         self.report: KitReport | None = None
-        never = {a.code for a in workstation.taxonomy.areas if a.never_offline}
         self.queue_box = QComboBox()
         self.queue_box.setAccessibleName("Queue to take offline")
-        with workstation.replica.sessions() as session:
-            for queue in session.scalars(select(Queue).order_by(Queue.name)):
-                if queue.policy_area not in never:
-                    self.queue_box.addItem(queue.name, str(queue.id))
+        for queue_id, name in kit_queues(workstation.replica, workstation.taxonomy):
+            self.queue_box.addItem(name, str(queue_id))
         self.count_box = QSpinBox()
         self.count_box.setRange(1, 2000)
         self.count_box.setValue(200)

@@ -27,10 +27,9 @@ import itertools
 import math
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PIL import Image
 from PySide6.QtCore import (
     QEvent,
     QObject,
@@ -76,12 +75,15 @@ from reviewer.media.render import Renderer, RenditionSettings
 from reviewer.media.reveal import Box, RevealMode, RevealTimer, lens_fraction
 from reviewer.media.video_worker import frame_picture_bounded
 from reviewer.policy.taxonomy import Taxonomy
-from reviewer.store.models import Case, MediaItem
 from reviewer.vocabulary import Channel, Surface
 from reviewer.wellness.exposure import ExposureLedger
 from ui.viewer.settings_dialog import ViewerSettings
 from ui.viewer.video_player import VideoPlayer, is_video
+from ui.widgets.images import pil_to_qimage
 from ui.widgets.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from reviewer.store.models import Case, MediaItem
 
 THUMBNAIL = QSize(112, 84)
 MediaSource = Callable[[str], bytes | None]
@@ -103,19 +105,6 @@ RERENDER_CHANGE = 0.15
 # A sharp rendition is made for the zoomed view, up to this many times the fitted size.
 MAX_SHARP_SCALE = 4.0
 MAX_SHARP_SIDE = 8192
-
-
-def pil_to_qimage(image: Image.Image) -> QImage:
-    if image.mode == "L":
-        data = image.tobytes()
-        qimage = QImage(data, image.width, image.height, image.width,
-                        QImage.Format.Format_Grayscale8)
-    else:
-        rgb = image.convert("RGB")
-        data = rgb.tobytes()
-        qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width,
-                        QImage.Format.Format_RGB888)
-    return qimage.copy()  # own the pixels: ``data`` goes away with this frame
 
 
 class MediaCanvas(QWidget):

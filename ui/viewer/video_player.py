@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
@@ -65,10 +65,25 @@ from reviewer.media.video_worker import (
     build_storyboard_bounded,
 )
 from ui.viewer.audio_output import AudioOutput
+from ui.widgets.images import pil_to_qimage
 from ui.widgets.tasks import TaskRunner
 
-if TYPE_CHECKING:
-    from ui.viewer.media_viewer import MediaViewer
+
+class FrameSurface(Protocol):
+    """Where the player's frames go: the media viewer (`ui.viewer.media_viewer`), which
+    owns the canvas, the reveal and the exposure ledger; the player only feeds it."""
+
+    canvas: Any
+    covered: bool
+    covered_changed: Any
+    ledger: Any
+    media: Any
+    reveal_mode: Any
+
+    def rendition_settings(self, *args: Any, **kwargs: Any) -> Any: ...
+    def show_video_frame(self, *args: Any, **kwargs: Any) -> Any: ...
+    def refresh_video_frame(self, *args: Any, **kwargs: Any) -> Any: ...
+    def view_size(self, *args: Any, **kwargs: Any) -> Any: ...
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
 STORYBOARD_THUMB = QSize(128, 72)  # the smallest storyboard picture box
@@ -91,7 +106,7 @@ def is_video(item: Any) -> bool:
 class VideoPlayer(QWidget):
     """The controls and storyboard under the viewer's canvas, shown for video items only."""
 
-    def __init__(self, viewer: MediaViewer, tasks: TaskRunner,
+    def __init__(self, viewer: FrameSurface, tasks: TaskRunner,
                  media_source: Callable[[str], bytes | None], *,
                  storyboard_cache: StoryboardCache | None = None,
                  limits: VideoLimits = DEFAULT_VIDEO_LIMITS,
@@ -391,7 +406,6 @@ class VideoPlayer(QWidget):
         self._show_time()
 
     def _add_storyboard_frames(self, frames: list[StoryboardFrame]) -> None:
-        from ui.viewer.media_viewer import pil_to_qimage  # the viewer imports this module
 
         for frame in frames[len(self.storyboard_frames):]:
             self.storyboard_frames.append(frame)
@@ -593,7 +607,6 @@ class VideoPlayer(QWidget):
                 self.pause()
 
     def _show_frame(self, frame: PlaybackFrame) -> None:
-        from ui.viewer.media_viewer import pil_to_qimage  # the viewer imports this module
 
         sharp = frame.sharp if self.viewer.reveal_mode is not None else None
         self.viewer.show_video_frame(pil_to_qimage(frame.blurred),

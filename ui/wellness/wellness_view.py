@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reviewer.settings import WELLNESS_SHARE_WITH_LEAD
 from reviewer.sync.link import TeamWellness
 from reviewer.vocabulary import Role
 from reviewer.wellness.exposure import (
@@ -39,22 +40,14 @@ from reviewer.wellness.exposure import (
     TeamAggregate,
     budget_state,
 )
-from reviewer.wellness.records import (
-    WellnessRecords,
-    WellnessStateDamaged,
-    load_records,
-    save_records,
-    share_day,
-    team_view,
-    wellness_policy,
-)
+from reviewer.wellness.records import WellnessRecords, WellnessStateDamaged, wellness_policy
 from reviewer.workstation import Workstation
+from ui.widgets.settings_store import read_setting, write_setting
 from ui.widgets.tasks import TaskRunner
 
 TICK_MS = 1_000
 SAVE_EVERY_S = 30
 SHARE_EVERY_S = 15 * 60
-SHARE_SETTING = "wellness/share_with_lead"
 
 
 def format_duration(seconds: float) -> str:
@@ -178,12 +171,12 @@ class WellnessController(QObject):
                  parent: QObject | None = None):
         super().__init__(parent)
         self.workstation = workstation
+        self.journal = workstation.wellness
         self.settings = settings
         self.clock = workstation.clock
         self.policy = wellness_policy(workstation.settings)
         try:
-            self.records = load_records(workstation.replica.sessions, workstation.reviewer_id,
-                                        self.clock)
+            self.records = self.journal.load()
             self.load_problem = ""
         except WellnessStateDamaged as error:
             self.records = WellnessRecords(ExposureLedger(self.clock))
@@ -350,18 +343,17 @@ class WellnessController(QObject):
 
     @property
     def sharing(self) -> bool:
-        return self.settings.value(SHARE_SETTING, False, type=bool)
+        return read_setting(self.settings, WELLNESS_SHARE_WITH_LEAD)
 
     def set_sharing(self, allowed: bool) -> None:
-        self.settings.setValue(SHARE_SETTING, allowed)
+        write_setting(self.settings, WELLNESS_SHARE_WITH_LEAD, allowed)
         if allowed:
             self._share(force=True)
 
     def save(self) -> None:
         self.ledger.flush()
         now = self.clock.now()
-        save_records(self.workstation.replica.sessions, self.workstation.reviewer_id,
-                     self.records, now)
+        self.journal.save(self.records, now)
         self._last_save = now
         self._share()
 
@@ -372,9 +364,7 @@ class WellnessController(QObject):
         if not force and (now - self._last_share).total_seconds() < SHARE_EVERY_S:
             return
         today = self.ledger.today()
-        share_day(self.workstation.replica.sessions, reviewer_id=self.workstation.reviewer_id,
-                  client_id=self.workstation.client_id, day=today,
-                  breaks_taken=self.records.breaks_on(today.date), now=now)
+        self.journal.share(today, self.records.breaks_on(today.date), now)
         self._last_share = now
 
     def close(self) -> None:
@@ -463,9 +453,7 @@ class WellbeingDialog(QDialog):
         workstation = self.controller.workstation
         day = self.controller.ledger.today().date
         if workstation.sync.backend.is_embedded:
-            with workstation.replica.sessions() as session:
-                aggregate = team_view(session, workstation.reviewer_id, day,
-                                      self.controller.policy)
+            aggregate = self.controller.journal.team_view(day, self.controller.policy)
             self.team_label.setText(self._team_text(aggregate))
             return
         self.team_label.setText("Asking the team backend…")

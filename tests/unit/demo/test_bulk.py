@@ -30,7 +30,9 @@ from reviewer.queue.case_queue import (
     fetch_page,
     priority_key,
 )
+from reviewer.secret_store import MemorySecretStore
 from reviewer.store.database import Database, sqlite_url
+from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, Note
 from reviewer.workstation import Workstation
 
@@ -45,7 +47,8 @@ def clock() -> ManualClock:
 
 def _replica(path: Path) -> Database:
     path.mkdir(parents=True, exist_ok=True)
-    return Database.open(sqlite_url(path / "replica.sqlite"))
+    return Database.open(sqlite_url(path / "replica.sqlite"),
+                         keys=DatabaseKeys(MemorySecretStore()))
 
 
 def _stored(database: Database, table: str) -> list[tuple]:
@@ -96,8 +99,8 @@ def test_the_demo_seed_keeps_giving_the_same_cases():
     assert with_media[1].decision.policy.code == "LEG-3"
 
 
-def test_same_cases_and_notes_as_seed_demo_then_sync(tmp_path, clock):
-    workstation = Workstation.open_embedded(tmp_path / "demo", clock=clock)
+def test_same_cases_and_notes_as_seed_demo_then_sync(tmp_path, clock, secret_store):
+    workstation = Workstation.open_embedded(tmp_path / "demo", clock=clock, secrets=secret_store)
     seed_demo(workstation.backend, workstation.taxonomy, clock, random.Random(SEED),
               cases=150, with_media=False)
     workstation.synchronise()

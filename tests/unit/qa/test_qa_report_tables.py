@@ -36,8 +36,10 @@ from reviewer.reports.analytics import (
     kind_table,
     report_tables,
 )
+from reviewer.secret_store import MemorySecretStore
 from reviewer.store.changes import next_change_version
 from reviewer.store.database import Database, DataPaths, sqlite_url, writing
+from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, Reviewer
 from tests.unit.reports.test_reports import (
     AUDITOR,
@@ -118,10 +120,15 @@ def add_calibrations_and_golden(sessions: sessionmaker[Session]) -> None:
                         auditor_id=AUDITOR, version=next_change_version(session), now=NOW)
 
 
+SECRETS = MemorySecretStore()
+"""Where the data directory below keeps its key."""
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     data = tmp_path_factory.mktemp("qa-report") / "data"
-    database = Database.open(sqlite_url(DataPaths(data).ensure().backend))
+    database = Database.open(sqlite_url(DataPaths(data).ensure().backend),
+                             keys=DatabaseKeys(SECRETS))
     build_known_dataset(database.sessions)
     add_qa_reviews(database.sessions)
     add_calibrations_and_golden(database.sessions)
@@ -131,7 +138,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture
 def database(data_dir):
-    database = Database.open(sqlite_url(DataPaths(data_dir).backend))
+    database = Database.open(sqlite_url(DataPaths(data_dir).backend), keys=DatabaseKeys(SECRETS))
     yield database
     database.dispose()
 
@@ -215,7 +222,7 @@ def test_admin_report_writes_golden_and_calibration_beside_the_csv(data_dir, tmp
     out = tmp_path / "qa.csv"
     assert main(["--data-dir", str(data_dir), "report", "--kind", "qa", "--since", "2026-11-09",
                  "--until", "2026-11-16", "--as-of", "2026-11-16T12:00Z", "--bucket", "week",
-                 "--format", "csv", "--out", str(out)]) == 0
+                 "--format", "csv", "--out", str(out)], secrets=SECRETS) == 0
     assert _rows(out)[0] == ["Period", "Scope", "Who", "Audited", "Agreement",
                              "Agreement low (95%)", "Agreement high (95%)", "Cohen's kappa",
                              "Sample too small"]
@@ -231,7 +238,7 @@ def test_admin_report_writes_golden_and_calibration_beside_the_csv(data_dir, tmp
 
 def test_admin_report_to_stdout_says_where_the_other_tables_are(data_dir, capsys):
     assert main(["--data-dir", str(data_dir), "report", "--kind", "qa", "--since", "2026-11-09",
-                 "--format", "csv", "--out", "-"]) == 0
+                 "--format", "csv", "--out", "-"], secrets=SECRETS) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("Period,Scope,Who,Audited")
     assert "give --out FILE to write them too" in captured.err

@@ -66,7 +66,8 @@ def reviewer_ws(tmp_path, clock):
 def auditor_ws(reviewer_ws, clock):
     """Mei, an auditor, on a replica of her own over the same embedded backend."""
     workstation = Workstation.open(reviewer_ws.paths.root / "mei", clock=clock, username="mei",
-                                   backend_url=sqlite_url(reviewer_ws.paths.backend))
+                                   backend_url=sqlite_url(reviewer_ws.paths.backend),
+                                   secrets=reviewer_ws.secrets)
     workstation.synchronise()
     yield workstation
     workstation.close()

@@ -23,6 +23,7 @@ from reviewer.queue.leases import (
     release_lease,
     renew_lease,
 )
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import sqlite_url
 from reviewer.store.models import Case, Decision, LeaseEvent, Queue, TeamMembership
 from tests.helpers.workstations import demo_workstation
@@ -38,7 +39,9 @@ def clock():
 
 @pytest.fixture
 def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=80, with_media=False)
+    # Real worker processes open this backend too: its key is in the (test run's) keyring.
+    workstation = demo_workstation(tmp_path, clock, cases=80, with_media=False,
+                                   secrets=KeyringSecretStore())
     yield workstation
     workstation.close()
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import Database, DataPaths, sqlite_url
+from reviewer.store.keys import DatabaseKeys
 from tests.unit.reports.test_reports import add_qa_reviews, build_known_dataset
 from ui.admin_cli import main
 
@@ -27,7 +29,9 @@ PERIOD = ["--since", "2026-11-09", "--until", "2026-11-16", "--as-of", "2026-11-
 @pytest.fixture
 def data_dir(tmp_path):
     data = tmp_path / "data"
-    database = Database.open(sqlite_url(DataPaths(data).ensure().backend))
+    # Its key goes to the (test run's) keyring: the command also runs as its own process.
+    database = Database.open(sqlite_url(DataPaths(data).ensure().backend),
+                             keys=DatabaseKeys(KeyringSecretStore()))
     build_known_dataset(database.sessions)
     add_qa_reviews(database.sessions)
     database.dispose()

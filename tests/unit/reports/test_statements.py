@@ -434,7 +434,8 @@ def test_export_writes_one_valid_statement_per_line_and_lists_the_rest(workstati
 
     out = tmp_path / "sor.jsonl"
     code = main(["--data-dir", str(workstation.paths.root), "export-statements",
-                 "--since", "2026-11-20", "--out", str(out), "--user", "admin"])
+                 "--since", "2026-11-20", "--out", str(out), "--user", "admin"],
+                secrets=workstation.secrets)
     assert code == 0
     lines = out.read_text(encoding="utf-8").splitlines()
     statements = [json.loads(line) for line in lines]
@@ -462,7 +463,7 @@ def test_export_writes_one_valid_statement_per_line_and_lists_the_rest(workstati
 def test_export_of_a_quiet_period_writes_an_empty_file(workstation, tmp_path, capsys):
     out = tmp_path / "none.jsonl"
     assert main(["--data-dir", str(workstation.paths.root), "export-statements",
-                 "--since", "2030-01-01", "--out", str(out)]) == 0
+                 "--since", "2030-01-01", "--out", str(out)], secrets=workstation.secrets) == 0
     assert out.read_text() == ""
     assert "wrote 0 statements" in capsys.readouterr().err
 

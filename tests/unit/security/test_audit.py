@@ -253,16 +253,18 @@ def test_verify_audit_log_command_reports_the_first_broken_entry(workstation, cl
              body="Not audited: notes are not in the log.", clock=clock)
     workstation.synchronise()
     data_dir = str(workstation.paths.root)
-    assert main(["--data-dir", data_dir, "verify-audit-log"]) == 0
+    assert main(["--data-dir", data_dir, "verify-audit-log"], secrets=workstation.secrets) == 0
     out = capsys.readouterr().out
     assert f"OK replica chain {workstation.client_id}: 4 entries" in out
     assert f"OK backend chain {workstation.client_id}: 4 entries" in out
     assert "matches the backend's copy" in out
     _sql(workstation.replica, "UPDATE audit_log SET kind = 'decision' WHERE seq = 4")
-    assert main(["--data-dir", data_dir, "verify-audit-log", "--database", "replica"]) == 1
+    assert main(["--data-dir", data_dir, "verify-audit-log", "--database", "replica"],
+                secrets=workstation.secrets) == 1
     out = capsys.readouterr().out
     assert f"BROKEN replica chain {workstation.client_id} at entry 4" in out
-    assert main(["--data-dir", data_dir, "verify-audit-log", "--database", "backend"]) == 0
+    assert main(["--data-dir", data_dir, "verify-audit-log", "--database", "backend"],
+                secrets=workstation.secrets) == 0
     with workstation.replica.sessions() as session:
         assert session.scalar(select(func.count()).select_from(AuditLogEntry)) == 4
 
