@@ -285,33 +285,111 @@ def _search_hits(session: Session, match: str) -> int:
     )
 
 
-def _search_condition(match: str, many_hits: bool) -> ColumnElement[bool]:
-    case_rowid: ColumnElement[Any] = literal_column("review_case.rowid")
-    case_id: ColumnElement[Any] = Case.id
-    if many_hits:
-        case_rowid = literal_column("+review_case.rowid")
-        case_id = _filter_column(Case.id)
-    in_text = select(_case_text.c.rowid).where(
-        text("case_text MATCH :case_terms").bindparams(case_terms=match))
-    in_notes = (
-        select(_notes.c.case_id).join(_note_text, _note_text.c.rowid == _notes.c.rowid)
-        .where(text("note_text MATCH :note_terms").bindparams(note_terms=match))
-    )
-    return or_(case_rowid.in_(in_text), case_id.in_(in_notes))
+@dataclass(frozen=True)
+class SearchTerms:
+    """A search text as the replica looks it up: its words as an FTS5 query (`fts_query`),
+    and the runs of symbols in them (emoji, currency and math signs) that the search index
+    leaves out of its words, each looked for as written in the cases' texts and notes."""
+
+    fts: str | None = None
+    literals: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.fts is not None or bool(self.literals)
+
+
+def _is_word_character(ch: str) -> bool:
+    """What the index's tokenizer (unicode61) keeps in its words: letters, digits and
+    private-use characters; everything else separates words."""
+    category = unicodedata.category(ch)
+    return category[0] in "LN" or category == "Co"
+
+
+_SYMBOL_PARTS = ("Mn", "Me", "Cf")
+"""Marks and format characters that belong to the symbol before them: the variation
+selector of "❤️", the zero-width joiners of a family emoji."""
+
+_VARIATION_SELECTORS = frozenset(map(chr, range(0xFE00, 0xFE10)))
+"""Text or emoji presentation of the symbol before: not part of what is looked for."""
+
+
+def _symbol_runs(word: str) -> list[str]:
+    """The runs of symbols in a word, with the marks and joiners that go with them."""
+    runs: list[str] = []
+    current = ""
+    for ch in word:
+        if ch in _VARIATION_SELECTORS:
+            continue  # "❤️" finds "❤" too, and the other way round
+        category = unicodedata.category(ch)
+        if category[0] == "S" or (current and category in _SYMBOL_PARTS):
+            current += ch
+        else:
+            if current:
+                runs.append(current)
+            current = ""
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _searchable(text_: str) -> str:
+    """The search text without what no stored text can hold: control characters (a NUL ends
+    the query string inside SQLite) and lone surrogates (not Unicode text; binding one
+    fails). A surrogate pair, as text from UTF-16 may carry, is the character it stands
+    for."""
+    text_ = text_.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text_)
+
+
+def search_terms(text_: str) -> SearchTerms:
+    """The reviewer's words as the replica can find them, literally and as prefixes.
+
+    A word with letters or digits goes to the search index, quoted (quotes inside doubled),
+    so no character in it is FTS syntax: quotes, wildcards, operators, SQL and RTL text
+    are all searched as written. The index drops symbols from its words, so each run of
+    them ("💥", the "€" of "€5") must also appear in the case's texts or notes as written:
+    an emoji alone finds the cases that contain it. Words of punctuation only separate.
+    """
+    phrases: list[str] = []
+    literals: list[str] = []
+    for word in _searchable(text_).split()[:MAX_SEARCH_TERMS]:
+        if any(_is_word_character(ch) for ch in word):
+            phrases.append('"' + word.replace('"', '""') + '"*')
+        literals.extend(run for run in _symbol_runs(word) if run not in literals)
+    return SearchTerms(" ".join(phrases) or None, tuple(literals))
 
 
 def fts_query(text_: str) -> str | None:
-    """The reviewer's words as an FTS5 query that matches them literally, as prefixes.
+    """The words of a search text as an FTS5 query (see `search_terms`), or None."""
+    return search_terms(text_).fts
 
-    Every word is quoted (quotes inside doubled), so no character in it is FTS syntax:
-    quotes, wildcards, operators, SQL, RTL text and emoji are all searched as written.
-    """
-    # Control characters (a NUL ends the query string inside SQLite) are never searchable.
-    printable = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text_)
-    words = printable.split()[:MAX_SEARCH_TERMS]
-    if not words:
-        return None
-    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+
+def _contains(literal_text: str) -> ColumnElement[bool]:
+    """Cases whose reference, text, reporter's note or one of whose notes contain the text
+    as written (a scan: only for what the search index cannot find)."""
+    return or_(
+        *(func.instr(attribute, literal_text) > 0
+          for attribute in (Case.external_ref, Case.reported_text, Case.reporter_note)),
+        Case.id.in_(select(Note.case_id).where(func.instr(Note.body, literal_text) > 0)),
+    )
+
+
+def _search_condition(terms: SearchTerms, many_hits: bool) -> ColumnElement[bool]:
+    conditions = [_contains(literal_text) for literal_text in terms.literals]
+    if terms.fts is not None:
+        case_rowid: ColumnElement[Any] = literal_column("review_case.rowid")
+        case_id: ColumnElement[Any] = Case.id
+        if many_hits:
+            case_rowid = literal_column("+review_case.rowid")
+            case_id = _filter_column(Case.id)
+        in_text = select(_case_text.c.rowid).where(
+            text("case_text MATCH :case_terms").bindparams(case_terms=terms.fts))
+        in_notes = (
+            select(_notes.c.case_id).join(_note_text, _note_text.c.rowid == _notes.c.rowid)
+            .where(text("note_text MATCH :note_terms").bindparams(note_terms=terms.fts))
+        )
+        conditions.insert(0, or_(case_rowid.in_(in_text), case_id.in_(in_notes)))
+    return and_(*conditions)
 
 
 def _filter_column(attribute: Any) -> ColumnElement[Any]:
@@ -350,11 +428,11 @@ def _conditions(query: QueueFilter, reviewer_id: uuid.UUID | None, now: datetime
         conditions.append(or_(*states))
     if query.mine_only:
         conditions.append(Case.lease_holder_id == reviewer_id)
-    match = fts_query(query.search)
-    if match is None and query.search.strip():
+    terms = search_terms(query.search)
+    if terms:
+        conditions.append(_search_condition(terms, many_hits))
+    elif query.search.strip():
         conditions.append(false())  # only unsearchable characters: nothing can match
-    if match is not None:
-        conditions.append(_search_condition(match, many_hits))
     return conditions
 
 
@@ -475,8 +553,8 @@ def fetch_page(session: Session, query: QueueFilter, order: QueueOrder,
     sort_column, _inverted = _SORT_COLUMNS[order.key]
     ascending = order.column_ascending()
     statement = _row_statement()
-    match = fts_query(query.search)
-    many_hits = match is not None and _search_hits(session, match) > MANY_HITS
+    fts = search_terms(query.search).fts
+    many_hits = fts is not None and _search_hits(session, fts) > MANY_HITS
     for condition in _conditions(query, reviewer_id, now, many_hits):
         statement = statement.where(condition)
     if after is not None:

@@ -243,14 +243,69 @@ def test_hostile_search_is_literal_and_never_errors(workstation, needle):
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(min_size=1, max_size=200))
+@given(st.text(st.characters(exclude_categories=()), min_size=1, max_size=200))
 def test_any_search_text_is_a_valid_query(workstation, needle):
+    """Any text at all, lone surrogates included."""
     _all(workstation, QueueFilter(search=needle))  # must not raise
 
 
 def test_search_query_quotes_every_word():
     assert fts_query('say "hi" now*') == '"say"* """hi"""* "now*"*'
     assert fts_query("   ") is None
+
+
+def _found(workstation, search):
+    """What the reviewer sees after typing ``search``: the queue's rows, and its count."""
+    query = QueueFilter(search=search)
+    rows = [r.id for r in _all(workstation, query)]
+    with workstation.replica.sessions() as session:
+        assert count_cases(session, query, workstation.reviewer_id, NOW) == len(rows)
+    return rows
+
+
+@pytest.fixture
+def emoji_cases(workstation):
+    """Two open cases whose texts hold symbols the search index leaves out of its words:
+    one in its reported text, one in a note. The texts are put back afterwards."""
+    from reviewer.queue.notes import add_note
+
+    with workstation.replica.sessions.begin() as session:
+        first, second = session.scalars(select(Case).where(Case.status == "new")
+                                        .order_by(Case.external_ref.desc()).limit(2)).all()
+        before = first.reported_text
+        first.reported_text = f"{before} 💥 it went off, they paid €5 for it"
+    add_note(workstation.replica.sessions, case_id=second.id,
+             author_id=workstation.reviewer_id, client_id=workstation.client_id,
+             body="the caption is only ❤️, nothing else", clock=ManualClock(NOW))
+    yield first.id, second.id
+    with workstation.replica.sessions.begin() as session:
+        session.get(Case, first.id).reported_text = before
+
+
+def test_an_emoji_alone_finds_the_cases_that_contain_it(workstation, emoji_cases):
+    in_text, in_note = emoji_cases
+    assert _found(workstation, "💥") == [in_text]
+    assert _found(workstation, " 💥  went ") == [in_text]  # with a word, both must be there
+    assert _found(workstation, "💥 zanzibarian") == []
+    assert _found(workstation, "€5") == [in_text]
+    assert _found(workstation, "€6") == []
+    # In a note; with or without the emoji presentation selector.
+    assert _found(workstation, "❤️") == [in_note]
+    assert _found(workstation, "❤") == [in_note]
+    assert _found(workstation, "💥❤️") == []  # a run of symbols is looked for as written
+
+
+def test_a_lone_surrogate_in_the_search_is_dropped_and_raises_nothing(workstation,
+                                                                     emoji_cases):
+    """No stored text can hold a lone surrogate (it is not Unicode text), so it finds
+    nothing; binding one to SQLite used to raise UnicodeEncodeError in the window."""
+    in_text, _ = emoji_cases
+    assert _found(workstation, "\ud800") == []
+    assert _found(workstation, "\udfff\ud83d") == []
+    assert _found(workstation, "watch \udc00") == _found(workstation, "watch") != []
+    assert _found(workstation, "💥\ud800") == [in_text]
+    # A surrogate pair (text from UTF-16) is the character it stands for.
+    assert _found(workstation, "\ud83d\udca5") == [in_text]
 
 
 def test_queries_use_indexes_not_full_scans(workstation):
