@@ -1,10 +1,10 @@
 """`reviewer-admin media-check`: would the viewer show these files, and if not, why not.
 
-Each file is identified, size-checked and decoded exactly as the viewer would, and gets one
-line: "OK <format> <width>x<height>" or "ERROR <reason>". Checking never raises. A video gets
-"OK <container> <width>x<height> <codec> <seconds> s <fps> fps <audio|no audio>" after the
-viewer's checks and a decode of frames spread over it, within `VideoLimits`' frame and time
-budgets.
+Each file is identified, size-checked (each frame of an animation too) and decoded exactly
+as the viewer would, and gets one line: "OK <format> <width>x<height>" or "ERROR <reason>".
+Checking never raises. A video gets "OK <container> <width>x<height> <codec> <seconds> s
+<fps> fps <audio|no audio>" after the viewer's checks and a decode of frames spread over
+it, within `VideoLimits`' frame and time budgets.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Safe decoding of untrusted image files into small, clean pictures for display.
 
 Every file a reviewer opens was uploaded by someone else and may be broken or hostile. This
-module identifies a file by its content alone, checks its declared size before decoding a
-single pixel, decodes only what the viewer needs (first frame, scaled down, orientation
-applied, metadata dropped) and turns every failure into a `MediaError` with a reason a
-reviewer understands. `SafeDecoder` does the same in a separate worker process with a time
-limit and a memory limit, for files that must not be able to hang or exhaust the app.
+module identifies a file by its content alone, checks its declared size (every frame's, for
+an animation) before decoding a single pixel, decodes only what the viewer needs (first
+frame, scaled down, orientation applied, metadata dropped) and turns every failure into a
+`MediaError` with a reason a reviewer understands. `SafeDecoder` does the same in a separate
+worker process with a time limit and a memory limit, for files that must not be able to
+hang or exhaust the app.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 import time
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import IO, Any
@@ -263,8 +264,126 @@ def _webp_canvas_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+# --- every frame of an animation ----------------------------------------------------------
+#
+# The viewer shows the first frame, but an animation declares a size for each of its frames,
+# and a GIF frame larger than the picture enlarges the canvas Pillow draws it on. A 100 x
+# 100 GIF whose second frame declares 65535 x 65535 is a 4.3-gigapixel bomb for anything
+# that plays it. So every frame's declared size (and the canvas it needs) is read from the
+# file's own structure, without decoding a pixel, and checked like the first frame's. A
+# walk that runs into damaged or cut-off structure stops there: that is for the decoder to
+# report.
+
+
+def _check_frame(number: int, size: tuple[int, int], limits: DecodeLimits) -> None:
+    """A frame (numbered from 1) or the canvas it needs, against the size limits."""
+    width, height = size
+    if width * height > limits.max_pixels:
+        error = ImageTooLarge.pixels(limits.max_pixels)
+    elif max(width, height) > limits.max_side:
+        error = ImageTooLarge.side(limits.max_side)
+    else:
+        return
+    raise ImageTooLarge(f"{error.reason} (frame {number} of the animation)")
+
+
+def _gif_frames(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """(left, top, width, height) of each image a GIF declares, block by block as Pillow
+    reads them (a stray byte between blocks is skipped)."""
+
+    def after_sub_blocks(position: int) -> int:
+        while position < len(data):
+            length = data[position]
+            position += 1 + length
+            if length == 0:
+                break
+        return position
+
+    flags = data[10]
+    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    while position < len(data):
+        kind = data[position]
+        position += 1
+        if kind == 0x3B:  # the trailer
+            return
+        if kind == 0x21:  # an extension: its label, then its sub-blocks
+            position = after_sub_blocks(position + 1)
+        elif kind == 0x2C:  # an image descriptor
+            if position + 9 > len(data):
+                return
+            left, top, width, height = struct.unpack_from("<4H", data, position)
+            flags = data[position + 8]
+            position += 9 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+            yield left, top, width, height
+            position = after_sub_blocks(position + 1)  # the LZW code size, then the data
+
+
+def _check_gif_frames(data: bytes, limits: DecodeLimits) -> None:
+    canvas = struct.unpack_from("<HH", data, 6)
+    for number, (left, top, width, height) in enumerate(_gif_frames(data), 1):
+        _check_frame(number, (width, height), limits)
+        canvas = (max(canvas[0], left + width), max(canvas[1], top + height))
+        _check_frame(number, canvas, limits)
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(type, body) of each whole chunk of a PNG, up to its end or the first cut-off one."""
+    position = 8
+    while position + 12 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        body_end = position + 8 + length
+        if body_end + 4 > len(data):
+            return
+        yield data[position + 4 : position + 8], data[position + 8 : body_end]
+        position = body_end + 4
+
+
+def _check_apng_frames(data: bytes, limits: DecodeLimits) -> None:
+    """Each frame control chunk (fcTL) of an animated PNG: its size, and that it lies
+    inside the picture the header declares."""
+    canvas = None
+    number = 0
+    for kind, body in _png_chunks(data):
+        if kind == b"IHDR" and len(body) >= 8:
+            canvas = struct.unpack_from(">II", body)
+        elif kind == b"fcTL" and len(body) >= 20:
+            number += 1
+            width, height, left, top = struct.unpack_from(">IIII", body, 4)
+            _check_frame(number, (width, height), limits)
+            if canvas is not None and (left + width > canvas[0] or top + height > canvas[1]):
+                raise CorruptFile.because(f"frame {number} of the animation lies outside "
+                                          "the picture")
+        elif kind == b"IEND":
+            return
+
+
+def _check_webp_frames(data: bytes, limits: DecodeLimits) -> None:
+    """Each frame (ANMF chunk) of an animated WebP: its size, and that it lies inside the
+    canvas the header declares."""
+    canvas = _webp_canvas_size(data)
+    position = 12
+    number = 0
+    while position + 8 <= len(data):
+        kind = data[position : position + 4]
+        length = int.from_bytes(data[position + 4 : position + 8], "little")
+        body = data[position + 8 : position + 8 + length]
+        position += 8 + length + (length & 1)
+        if kind != b"ANMF" or len(body) < 12:
+            continue
+        number += 1
+        left, top = 2 * int.from_bytes(body[0:3], "little"), 2 * int.from_bytes(
+            body[3:6], "little")
+        width, height = 1 + int.from_bytes(body[6:9], "little"), 1 + int.from_bytes(
+            body[9:12], "little")
+        _check_frame(number, (width, height), limits)
+        if canvas is not None and (left + width > canvas[0] or top + height > canvas[1]):
+            raise CorruptFile.because(f"frame {number} of the animation lies outside the "
+                                      "picture")
+
+
 def _open_checked(data: bytes, limits: DecodeLimits) -> tuple[str, ImageFile.ImageFile]:
-    """Identify `data` and read its header, refusing sizes beyond `limits`.
+    """Identify `data` and read its header, refusing sizes beyond `limits`, the sizes of
+    an animation's later frames included.
 
     The format's own Pillow plugin reads the header directly (not `Image.open`), so that
     our limits are applied before Pillow's and an oversized file costs nothing but an error.
@@ -278,6 +397,7 @@ def _open_checked(data: bytes, limits: DecodeLimits) -> tuple[str, ImageFile.Ima
             raise TruncatedFile()
         if (canvas := _webp_canvas_size(data)) is not None:
             _check_size(canvas, limits)
+        _check_webp_frames(data, limits)  # Pillow demuxes every frame when opening
     try:
         image = _OPENERS[fmt](io.BytesIO(data))
     except Exception as exc:
@@ -286,6 +406,10 @@ def _open_checked(data: bytes, limits: DecodeLimits) -> tuple[str, ImageFile.Ima
         raise _as_media_error(exc, limits) from exc
     try:
         _check_size(image.size, limits)
+        if fmt == "GIF":
+            _check_gif_frames(data, limits)
+        elif fmt == "PNG":
+            _check_apng_frames(data, limits)
     except MediaError:
         image.close()
         raise

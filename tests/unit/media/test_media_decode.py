@@ -395,6 +395,99 @@ def test_animated_png_shows_its_first_frame() -> None:
     assert decode_for_display(out.getvalue(), None).getpixel((32, 24)) == (255, 0, 0)
 
 
+# A later frame of an animation declares its own size: 65535 x 65535 is 4.3 gigapixels.
+BOMB_FRAME = (65535, 65535)
+TOO_LARGE_FRAME_2 = "the image is larger than 200 megapixels (frame 2 of the animation)"
+
+
+def _gif_with_second_frame(size: tuple[int, int], at: tuple[int, int] = (0, 0)) -> bytes:
+    """A valid 100 x 100 GIF, then a second image descriptor declaring `size` at `at`,
+    with only the image data the format requires (a clear code and the end code)."""
+    first = io.BytesIO()
+    Image.new("P", (100, 100), 1).save(first, "GIF")
+    assert first.getvalue().endswith(b";")
+    descriptor = b"," + struct.pack("<4H", *at, *size) + b"\x00"
+    image_data = b"\x02" + b"\x02\x4c\x01" + b"\x00"  # LZW code size 2; one sub-block
+    return first.getvalue()[:-1] + descriptor + image_data + b";"
+
+
+def _two_frames(fmt: str) -> bytes:
+    frames = [Image.new("RGB", (100, 100), colour) for colour in ("red", "lime")]
+    out = io.BytesIO()
+    frames[0].save(out, fmt, save_all=True, append_images=frames[1:], lossless=True)
+    return out.getvalue()
+
+
+def _apng_with_second_frame(size: tuple[int, int], at: tuple[int, int] = (0, 0)) -> bytes:
+    """A 100 x 100 animated PNG whose second frame control chunk declares `size` at `at`."""
+    data = bytearray(_two_frames("PNG"))
+    start = data.index(b"fcTL", data.index(b"fcTL") + 4)  # the second frame's
+    data[start + 8 : start + 24] = struct.pack(">IIII", *size, *at)
+    end = start + 4 + 26
+    data[end : end + 4] = struct.pack(">I", zlib.crc32(data[start:end]) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+def _webp_with_second_frame(size: tuple[int, int]) -> bytes:
+    """A 100 x 100 animated WebP whose second frame (ANMF chunk) declares `size`."""
+    data = bytearray(_two_frames("WEBP"))
+    body = data.index(b"ANMF", data.index(b"ANMF") + 4) + 8
+    data[body + 6 : body + 12] = (size[0] - 1).to_bytes(3, "little") + (
+        size[1] - 1).to_bytes(3, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(_gif_with_second_frame(BOMB_FRAME), id="gif"),
+    pytest.param(_gif_with_second_frame((10, 10), at=(65000, 65000)), id="gif-far-offset"),
+    pytest.param(_apng_with_second_frame(BOMB_FRAME), id="apng"),
+    pytest.param(_webp_with_second_frame(BOMB_FRAME), id="webp"),
+])
+def test_a_later_frame_declaring_gigapixels_is_refused_everywhere(
+    tmp_path: Path, decoder: SafeDecoder, data: bytes
+) -> None:
+    """The first frame is an ordinary 100 x 100 picture; only a later frame is the bomb."""
+    path = tmp_path / "bomb"
+    path.write_bytes(data)
+    assert check_file(path) == f"ERROR {TOO_LARGE_FRAME_2}"  # in process
+    out = io.StringIO()
+    assert check_files([path], out) == 1  # what `reviewer-admin media-check` runs
+    assert out.getvalue() == f"{path}: ERROR {TOO_LARGE_FRAME_2}\n"
+    for refuse in (probe, lambda d: decode_for_display(d, (256, 256)),
+                   lambda d: decode_reduced(d, (256, 256), 32), decoder.decode):
+        with pytest.raises(ImageTooLarge) as refused:
+            refuse(data)
+        assert refused.value.reason == TOO_LARGE_FRAME_2
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(_gif_with_second_frame((100, 100)), id="gif"),
+    pytest.param(_apng_with_second_frame((100, 100)), id="apng"),
+    pytest.param(_webp_with_second_frame((100, 100)), id="webp"),
+])
+def test_the_same_animations_with_an_ordinary_second_frame_are_shown(
+    tmp_path: Path, data: bytes
+) -> None:
+    (tmp_path / "fine").write_bytes(data)
+    assert check_file(tmp_path / "fine").endswith(" 100x100")
+    assert probe(data).frame_count == 2
+    assert decode_for_display(data, (50, 50)).size == (50, 50)
+
+
+def test_a_gif_frame_that_enlarges_the_canvas_within_the_limits_is_still_shown() -> None:
+    data = _gif_with_second_frame((10, 10), at=(1000, 500))
+    assert probe(data).frame_count == 2
+    assert decode_for_display(data, None).size == (100, 100)  # the first frame, as it is
+
+
+def test_an_apng_frame_outside_its_picture_is_reported_as_damaged() -> None:
+    data = _apng_with_second_frame((100, 100), at=(50, 50))
+    for refuse in (probe, lambda d: decode_for_display(d, None)):
+        with pytest.raises(CorruptFile, match="frame 2 of the animation lies outside the "
+                                              "picture"):
+            refuse(data)
+
+
 def test_jpeg_with_a_damaged_header_is_reported_as_damaged(good_jpeg: bytes) -> None:
     start_of_frame = good_jpeg.index(b"\xff\xc0")
     damaged = bytearray(good_jpeg)
