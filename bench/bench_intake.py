@@ -3,13 +3,13 @@ against ``reviewer-admin ingest`` of the same reports and a PostgreSQL ``COPY`` 
 case rows, in one run.
 
 Prints measured figures and ratios against the baselines measured in the same run; asserts
-nothing and passes or fails nothing. Run with `.venv/bin/python bench/intake.py` (about a
-minute; `--small` for a CI-sized run, or `--reports` and `--media-reports`). The PostgreSQL
-server is the one `REVIEWER_TEST_PG_URL` names, or a throwaway one started like the
-integration tests' (tests/helpers/postgres.py), with durable settings (fsync and synchronous
-commit on). The service runs as its own process (``python -m reviewer.server.main``, as the
-``reviewer-server`` console script does), listening on 127.0.0.1 only, and is stopped at the
-end; its log is kept in the run's temporary folder.
+nothing and passes or fails nothing. Run with `.venv/bin/python bench/bench_intake.py`
+(about a minute; `--small` for a CI-sized run, or `--reports` and `--media-reports`). The
+PostgreSQL server is the one `REVIEWER_TEST_PG_URL` names, or a throwaway one started like
+the integration tests' (tests/helpers/postgres.py), with durable settings (fsync and
+synchronous commit on). The service runs as its own process (``python -m
+reviewer.server.main``, as the ``reviewer-server`` console script does), listening on
+127.0.0.1 only, and is stopped at the end; its log is kept in the run's temporary folder.
 
 The reports: 2,000 without media and 200 with one small generated PNG each (every one
 different, so each is stored and test-decoded), in the ingest format (`reviewer.queue.ingest`),
@@ -43,29 +43,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder comes first on the path, where bench/queue.py would hide the
-# standard library's queue module; the repository root is what this script needs.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
-
-# (concurrent.futures imports the standard library's queue: only after the fix above.)
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-
-import httpx  # noqa: E402
-from PIL import Image  # noqa: E402
+sys.path.insert(0, str(ROOT))  # run as a script: tests.helpers is under the repository root
 
 from reviewer.clock import ManualClock, SystemClock  # noqa: E402
 from reviewer.demo.seed import QUEUES, seed_demo  # noqa: E402
 from reviewer.media.decode import SafeDecoder  # noqa: E402
 from reviewer.policy.taxonomy import load_taxonomy  # noqa: E402
 from reviewer.queue.ingest import ingest_file, vetting  # noqa: E402
+from reviewer.security.row_security import init_backend  # noqa: E402
 from reviewer.server.intake import MAX_BATCH  # noqa: E402
 from reviewer.store.database import Database  # noqa: E402
 from tests.helpers.postgres import open_server  # noqa: E402
@@ -224,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         taxonomy = load_taxonomy()
         now = datetime.now(UTC).replace(microsecond=0)
         template_url = server.create_database(names[0])
-        template = Database.open(template_url)
+        template = Database.open(template_url, migrate=False)
+        init_backend(template.engine)  # what `reviewer-admin init-backend` runs
         seed_demo(template, taxonomy, ManualClock(now - timedelta(hours=1)),
                   random.Random(20261121), cases=100, with_media=False)
         template.dispose()

@@ -1,7 +1,9 @@
 """Benchmark: how fast a selected case's media is on screen blurred, and memory over a shift.
 
 Prints measured figures and ratios against a baseline measured in the same run; asserts
-nothing. Run with `.venv/bin/python bench/media.py` (about a minute).
+nothing. Run with `.venv/bin/python bench/bench_media.py` (about a minute; `--small` for a
+CI-sized run: every picture and the view a quarter of the side, one run per figure, 10
+images in the memory run).
 
 1. "Case selected" to blurred rendition ready at a 1,600 x 1,200 view, for a 24-megapixel
    JPEG and a 4,000 x 3,000 PNG: through `Renderer` with a `SafeDecoder` (the app's path),
@@ -41,6 +43,7 @@ from reviewer.media.render import (
 
 VIEW = (1600, 1200)
 THUMBNAIL = (112, 84)
+SMALL = {"divisor": 4, "runs": 1, "items": 10}
 SETTINGS = RenditionSettings()  # standard blur (3 %), greyscale: the defaults
 
 
@@ -79,7 +82,11 @@ def photo_like_jpeg(rng: random.Random, size: tuple[int, int]) -> bytes:
     return out.getvalue()
 
 
-def baseline_blurred(data: bytes, grey_first: bool) -> Image.Image:
+def scaled(size: tuple[int, int], divisor: int) -> tuple[int, int]:
+    return size[0] // divisor, size[1] // divisor
+
+
+def baseline_blurred(data: bytes, grey_first: bool, view: tuple[int, int]) -> Image.Image:
     """The naive way: decode everything, blur everything, then make it fit the view."""
     import io
 
@@ -87,41 +94,45 @@ def baseline_blurred(data: bytes, grey_first: bool) -> Image.Image:
         picture = ImageOps.exif_transpose(opened).convert("L" if grey_first else "RGB")
     sigma = SETTINGS.blur_fraction * min(picture.size)
     picture = picture.filter(ImageFilter.GaussianBlur(sigma)).convert("L")
-    picture.thumbnail(VIEW, Image.Resampling.BICUBIC)
+    picture.thumbnail(view, Image.Resampling.BICUBIC)
     return picture
 
 
-def bench_latency(decoder: SafeDecoder, runs: int) -> None:
-    print(f"Blurred rendition ready at a {VIEW[0]} x {VIEW[1]} view, median of {runs} runs "
+def bench_latency(decoder: SafeDecoder, runs: int, divisor: int = 1) -> None:
+    view = scaled(VIEW, divisor)
+    print(f"Blurred rendition ready at a {view[0]} x {view[1]} view, median of {runs} runs "
           "(cache cleared each run)")
+    jpeg, png = scaled((6000, 4000), divisor), scaled((4000, 3000), divisor)
+    jpeg_mp, png_mp = jpeg[0] * jpeg[1] / 1e6, png[0] * png[1] / 1e6
     samples = {
-        "24 MP JPEG (6000 x 4000), photo-like": photo_like_jpeg(random.Random(1), (6000, 4000)),
-        "24 MP JPEG (6000 x 4000), flat cartoon": make_demo_image(
-            random.Random(1), "faces", (6000, 4000), "JPEG"),
-        "12 MP PNG (4000 x 3000)": make_demo_image(random.Random(2), "shapes", (4000, 3000),
-                                                   "PNG"),
+        f"{jpeg_mp:.3g} MP JPEG ({jpeg[0]} x {jpeg[1]}), photo-like":
+            photo_like_jpeg(random.Random(1), jpeg),
+        f"{jpeg_mp:.3g} MP JPEG ({jpeg[0]} x {jpeg[1]}), flat cartoon":
+            make_demo_image(random.Random(1), "faces", jpeg, "JPEG"),
+        f"{png_mp:.3g} MP PNG ({png[0]} x {png[1]})":
+            make_demo_image(random.Random(2), "shapes", png, "PNG"),
     }
     cache = RenditionCache()
     renderer = Renderer(decoder, cache)
     for name, data in samples.items():
-        renderer.blurred(data, "warm-up", VIEW, SETTINGS)  # the worker is started and warm
-        ours = median_ms(lambda data=data: renderer.blurred(data, "x", VIEW, SETTINGS),
+        renderer.blurred(data, "warm-up", view, SETTINGS)  # the worker is started and warm
+        ours = median_ms(lambda data=data: renderer.blurred(data, "x", view, SETTINGS),
                          runs, cache.clear)
 
         def view_size_path(data: bytes = data) -> Image.Image:
-            picture = make_grayscale(decoder.decode(data, VIEW))
+            picture = make_grayscale(decoder.decode(data, view))
             return make_blurred(picture, SETTINGS)
 
         earlier = median_ms(view_size_path, runs, cache.clear)
-        baseline_runs = max(3, runs // 2)
-        baseline_rgb = median_ms(lambda data=data: baseline_blurred(data, False),
+        baseline_runs = max(3, runs // 2) if runs > 1 else 1
+        baseline_rgb = median_ms(lambda data=data: baseline_blurred(data, False, view),
                                  baseline_runs, lambda: None)
-        baseline = median_ms(lambda data=data: baseline_blurred(data, True),
+        baseline = median_ms(lambda data=data: baseline_blurred(data, True, view),
                              baseline_runs, lambda: None)
         reveal = median_ms(
-            lambda data=data: renderer.sharp(data, "x", VIEW, SETTINGS, cache=False),
+            lambda data=data: renderer.sharp(data, "x", view, SETTINGS, cache=False),
             runs, lambda: None)
-        size = renderer.blurred(data, "x", VIEW, SETTINGS).size
+        size = renderer.blurred(data, "x", view, SETTINGS).size
         sigma = blur_sigma(size, SETTINGS)
         print(f"  {name}, {len(data) / 1e6:.1f} MB, shown at {size[0]} x {size[1]}, "
               f"sigma {sigma:.0f} px")
@@ -134,17 +145,20 @@ def bench_latency(decoder: SafeDecoder, runs: int) -> None:
         print(f"    reveal (sharp rendition, not cached):     {reveal:7.1f} ms")
 
 
-def bench_memory(decoder: SafeDecoder, items: int) -> None:
+def bench_memory(decoder: SafeDecoder, items: int, divisor: int = 1) -> None:
     print(f"\nMemory while viewing {items} images in a row (each a cache miss)")
+    view = scaled(VIEW, divisor)
+    wide, tall, png = (scaled(size, divisor) for size in ((6000, 4000), (4000, 6000),
+                                                          (4000, 3000)))
     rng = random.Random(3)
-    sources = [photo_like_jpeg(rng, (6000, 4000)), photo_like_jpeg(rng, (4000, 6000))]
-    sources += [make_demo_image(rng, kind, (6000, 4000), "JPEG")
+    sources = [photo_like_jpeg(rng, wide), photo_like_jpeg(rng, tall)]
+    sources += [make_demo_image(rng, kind, wide, "JPEG")
                 for kind in ("shapes", "gore_stand_in")]
-    sources += [make_demo_image(rng, kind, (4000, 3000), "PNG")
+    sources += [make_demo_image(rng, kind, png, "PNG")
                 for kind in ("shapes", "faces", "noise")]
     cache = RenditionCache()
     renderer = Renderer(decoder, cache)
-    renderer.blurred(sources[0], "warm-up", VIEW, SETTINGS)
+    renderer.blurred(sources[0], "warm-up", view, SETTINGS)
     cache.clear()
     start = peak = rss_mb()
     print(f"  start: {start:7.1f} MB resident ({len(sources)} source files held, "
@@ -153,10 +167,10 @@ def bench_memory(decoder: SafeDecoder, items: int) -> None:
     for index in range(items):
         data = sources[index % len(sources)]
         content_hash = f"item-{index}"  # another item each time: never served from cache
-        renderer.blurred(data, content_hash, VIEW, SETTINGS)
+        renderer.blurred(data, content_hash, view, SETTINGS)
         renderer.blurred(data, content_hash, THUMBNAIL, SETTINGS)
         if index % 10 == 0:
-            sharp = renderer.sharp(data, content_hash, VIEW, SETTINGS, cache=False)
+            sharp = renderer.sharp(data, content_hash, view, SETTINGS, cache=False)
             del sharp  # dropped on re-blur, as the viewer does
         peak = max(peak, rss_mb())
         if (index + 1) % 50 == 0:
@@ -176,12 +190,21 @@ def bench_memory(decoder: SafeDecoder, items: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=7, help="runs per latency figure")
-    parser.add_argument("--items", type=int, default=300, help="images for the memory run")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="runs per latency figure (default 7)")
+    parser.add_argument("--items", type=int, default=None,
+                        help="images for the memory run (default 300)")
+    parser.add_argument("--small", action="store_true",
+                        help=f"a CI-sized run: pictures and view 1/{SMALL['divisor']} of the "
+                             f"side, {SMALL['runs']} run per figure, {SMALL['items']} images "
+                             "(unless given)")
     args = parser.parse_args()
+    divisor = SMALL["divisor"] if args.small else 1
+    runs = args.runs or (SMALL["runs"] if args.small else 7)
+    items = args.items if args.items is not None else (SMALL["items"] if args.small else 300)
     with SafeDecoder() as decoder:
-        bench_latency(decoder, args.runs)
-        bench_memory(decoder, args.items)
+        bench_latency(decoder, runs, divisor)
+        bench_memory(decoder, items, divisor)
 
 
 if __name__ == "__main__":

@@ -7,21 +7,13 @@ memory of the process with the queue open. The baseline, measured once in the sa
 loads every open case into a ``QStandardItemModel``. It prints figures next to their
 targets and asserts nothing.
 
-    /work/venv/bin/python bench/queue.py                  # 1,000,000 cases, about 4 minutes
-    /work/venv/bin/python bench/queue.py --cases 50000    # a quick look
-    /work/venv/bin/python bench/queue.py --keep           # keep the replica for the next run
+    .venv/bin/python bench/bench_queue.py                 # 1,000,000 cases, about 4 minutes
+    .venv/bin/python bench/bench_queue.py --cases 50000   # a quick look
+    .venv/bin/python bench/bench_queue.py --small         # 5,000 cases, one run (CI-sized)
+    .venv/bin/python bench/bench_queue.py --keep          # keep the replica for the next run
 """
 
 from __future__ import annotations
-
-import contextlib
-import sys
-from pathlib import Path
-
-# Run as a script, Python puts bench/ first on the path, where this file would stand in
-# for the standard library's ``queue`` module for anything that imports that.
-with contextlib.suppress(ValueError):
-    sys.path.remove(str(Path(__file__).resolve().parent))
 
 import argparse
 import os
@@ -31,13 +23,15 @@ import shutil
 import sqlite3
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QAbstractItemModel, QEvent, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QTableView
 
@@ -52,8 +46,9 @@ from reviewer.queue.case_queue import (
     count_cases,
     fetch_page,
 )
+from reviewer.queue.pages import QueuePages
 from reviewer.store.database import Database, DataPaths, sqlite_url
-from ui.queue.model import COLUMNS, PAGE_SIZE, CaseQueueModel
+from ui.queue.model import CACHED_PAGES, COLUMNS, PAGE_SIZE, CaseQueueModel
 
 FIRST_PAGE_MS = 150.0
 INTERACTION_MS = 100.0
@@ -61,9 +56,10 @@ MEMORY_MIB = 400.0
 SPEEDUP = 50.0
 
 SEED = 20261121
+SMALL = {"cases": 5_000, "runs": 1}
 VIEW_SIZE = (700, 1000)  # about the queue pane of the main window on a 1920 × 1200 screen
 COLUMN_WIDTHS = (64, 96, 146, 112, 112, 132, 44, 50, 72, 104, 50)  # as the main window
-SCROLL_PAGES = 30  # more pages than the model caches (25), so the way back reads by id
+SCROLL_PAGES = 30  # more pages than the model caches, so the way back reads by id
 SORTS = (("SLA left", 1), ("Channel", 3), ("Age", 7))
 ORDERS = (("ascending", Qt.SortOrder.AscendingOrder), ("descending", Qt.SortOrder.DescendingOrder))
 
@@ -78,13 +74,18 @@ PLAIN = False
 def open_replica(paths: DataPaths) -> Database:
     """The replica as the app opens it: SQLCipher, keyed from the OS keyring (--plain: not)."""
     if PLAIN:
-        return Database.open(sqlite_url(paths.ensure().replica))
-    from reviewer.security import secrets
+        # An empty file is opened as plain SQLite; a missing one would be refused, since a
+        # data directory's database is never created plain without asking for it.
+        paths.ensure().replica.touch()
+        return Database.open(sqlite_url(paths.replica))
+    from reviewer.security.secrets import KeyringSecretStore
+    from reviewer.store.keys import DatabaseKeys
     from reviewer.store.replica import open_encrypted
 
     root = paths.ensure().root
-    key = secrets.load_replica_key(root) or secrets.create_replica_key(root)
-    return open_encrypted(paths.replica, key)
+    keys = DatabaseKeys(KeyringSecretStore())
+    key = keys.load(root) or keys.create(root)
+    return open_encrypted(paths.replica, key, keys)
 
 
 def replica_counts(paths: DataPaths) -> tuple[int, int]:
@@ -253,7 +254,7 @@ class QueueBench:
         """Model and view made, first page read, view shown and painted."""
         self.close()
         started = time.perf_counter()
-        self.model = CaseQueueModel(self.replica.sessions, self.clock, demo_reviewer_id())
+        self.model = CaseQueueModel(QueuePages(self.replica, demo_reviewer_id()), self.clock)
         self.model.area_names = self.area_names
         self.view = make_view(self.model)
         self.view.setSortingEnabled(True)
@@ -279,15 +280,19 @@ class QueueBench:
         model, (first, last) = self.model, self.visible_rows()
         return self.timed(lambda: model.tick(first, last))
 
-    def scroll(self, pages: int) -> tuple[list[float], float]:
-        """Scroll to the end ``pages`` times, each fetching a page; then back to the top."""
-        assert self.view is not None
+    def scroll(self, pages: int) -> tuple[list[float], float | None]:
+        """Scroll to the end ``pages`` times, each fetching a page, then back to the top;
+        a smaller queue is scrolled to its last page (at the end the view would not
+        repaint), and one with a single page not at all (None for the way back)."""
+        assert self.view is not None and self.model is not None
         per_page = []
         for _ in range(pages):
+            if not self.model.canFetchMore(QModelIndex()):
+                break
             rows = self.rows()
             elapsed = self.timed(self.view.scrollToBottom)
             per_page.append(elapsed / max(1, round((self.rows() - rows) / PAGE_SIZE)))
-        return per_page, self.timed(self.view.scrollToTop)
+        return per_page, self.timed(self.view.scrollToTop) if per_page else None
 
     def back_to_default(self) -> None:
         """Undo a filter or sort (not timed)."""
@@ -308,8 +313,7 @@ def measure_queue(bench: QueueBench, runs: int) -> list[Figure]:
     sorts = {(name, order_name): Figure(f"(3) sort by {name}, {order_name}", INTERACTION_MS)
              for name, _ in SORTS for order_name, _ in ORDERS}
     searched = Figure('(4) search "watch"', INTERACTION_MS)
-    scrolled = Figure("(5) scroll: fetch and paint one more page",
-                      note=f"median page of {SCROLL_PAGES} pages scrolled each run")
+    scrolled = Figure("(5) scroll: fetch and paint one more page")
     back_up = Figure(f"(5b) back to the top after {SCROLL_PAGES} pages",
                      note="the first pages have left the row cache and are read again by id")
     ticked = Figure("(6) SLA tick of the visible rows")
@@ -330,15 +334,25 @@ def measure_queue(bench: QueueBench, runs: int) -> list[Figure]:
         bench.back_to_default()
         ticked.runs_ms.append(bench.tick())
         per_page, back = bench.scroll(SCROLL_PAGES)
-        scrolled.runs_ms.append(statistics.median(per_page))
-        back_up.runs_ms.append(back)
+        if per_page and back is not None:
+            scrolled.runs_ms.append(statistics.median(per_page))
+            back_up.runs_ms.append(back)
+        found["pages"] = len(per_page)
         started = time.perf_counter()
         with bench.replica.sessions() as session:
             count_cases(session, QueueFilter(), demo_reviewer_id(), bench.clock.now())
         counted.runs_ms.append((time.perf_counter() - started) * 1000)
     filtered.note = f"{found['filter']} rows on the first page"
     searched.note = f"{found['search']} rows on the first page"
-    return [opened, filtered, *sorts.values(), searched, scrolled, back_up, ticked, counted]
+    scrolled.note = f"median page of {found['pages']} pages scrolled each run"
+    if found["pages"] < SCROLL_PAGES:
+        back_up.name = f"(5b) back to the top after {found['pages']} pages"
+        cached = found["pages"] < CACHED_PAGES
+        back_up.note = (f"the queue has fewer than {SCROLL_PAGES} more pages: "
+                        + ("all of them still in the row cache" if cached
+                           else "the first have left the row cache"))
+    scrolling = [scrolled, back_up] if found["pages"] else []
+    return [opened, filtered, *sorts.values(), searched, *scrolling, ticked, counted]
 
 
 def measure_baseline(bench: QueueBench) -> dict[str, float]:
@@ -438,9 +452,12 @@ def measure_and_report(bench: QueueBench, args: argparse.Namespace, total: int,
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=1_000_000,
+    parser.add_argument("--cases", type=int, default=None,
                         help="cases in the replica (default 1,000,000)")
-    parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5)")
+    parser.add_argument("--small", action="store_true",
+                        help=f"a CI-sized run: {SMALL['cases']:,} cases, {SMALL['runs']} run "
+                             "per figure (unless given)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="a data directory to seed, or to reuse if it holds enough cases "
                              "(default: a temporary one)")
@@ -458,7 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "by default the replica is encrypted with a key from the OS "
                              "keyring, as in the app")
     args = parser.parse_args(argv)
-    args.runs = max(1, args.runs)
+    if args.cases is None:
+        args.cases = SMALL["cases"] if args.small else 1_000_000
+    args.runs = max(1, args.runs or (SMALL["runs"] if args.small else 5))
     global PLAIN
     PLAIN = args.plain
 

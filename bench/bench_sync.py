@@ -2,7 +2,7 @@
 backend service (``reviewer-server``) against the direct path and ``COPY``.
 
 Prints measured figures and ratios against baselines measured in the same run; asserts
-nothing and passes or fails nothing. Run with `.venv/bin/python bench/sync.py` (a few
+nothing and passes or fails nothing. Run with `.venv/bin/python bench/bench_sync.py` (a few
 minutes; `--small` for a CI-sized run, or `--cases` and `--decisions`). The PostgreSQL
 server is the one `REVIEWER_TEST_PG_URL` names, or a throwaway one started like the
 integration tests' (tests/helpers/postgres.py), here with durable settings (fsync and
@@ -51,18 +51,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder comes first on the path, where bench/queue.py would hide the
-# standard library's queue module; the repository root is what this script needs.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: tests.helpers is under the repository root
 
 from reviewer.clock import ManualClock, SystemClock  # noqa: E402
 from reviewer.demo.seed import seed_demo  # noqa: E402
 from reviewer.enforcement.decisions import DecisionDraft, record_decision  # noqa: E402
 from reviewer.policy.taxonomy import Taxonomy, load_taxonomy  # noqa: E402
-from reviewer.security.row_security import GROUP_ROLES  # noqa: E402
+from reviewer.security.row_security import GROUP_ROLES, init_backend  # noqa: E402
 from reviewer.store.changes import current_change_version  # noqa: E402
 from reviewer.store.database import Database  # noqa: E402
 from reviewer.store.models import SYNCED_MODELS, Case, Team  # noqa: E402
@@ -198,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     login_made = False
     try:
         url = server.create_database("bench_sync")
-        Database.open(url).dispose()
+        initialised = Database.open(url, migrate=False)
+        init_backend(initialised.engine)  # what `reviewer-admin init-backend` runs
+        initialised.dispose()
         taxonomy = load_taxonomy()
         # Seeded an hour ago by a clock the service's (the system's) will agree with.
         seed_clock = ManualClock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1))

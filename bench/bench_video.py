@@ -1,8 +1,9 @@
 """Benchmark: a long video's storyboard, and blurred playback at 1080p30.
 
 Prints measured figures and ratios against a baseline measured in the same run; asserts
-nothing. Run with `.venv/bin/python bench/video.py` (the first run generates the videos
-into /tmp, a few minutes; later runs reuse them, about a minute).
+nothing. Run with `.venv/bin/python bench/bench_video.py` (the first run generates the videos
+into /tmp, a few minutes; later runs reuse them, about a minute); `--small` for a CI-sized
+run (a 30-second storyboard video and 2 seconds of playback, about 15 seconds).
 
 1. Storyboard: 12 blurred frames of a synthetic 10-minute 1920x1080 H.264 video, through
    `build_storyboard_bounded` (the app's path: a bounded worker process that seeks to the
@@ -22,23 +23,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
-# `python bench/video.py` puts bench/ first on the path, where queue.py (the queue
-# benchmark) would shadow the standard library's `queue`, which playback uses.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-
-from reviewer.demo.video import make_demo_video  # noqa: E402
-from reviewer.media.render import RenditionSettings  # noqa: E402
-from reviewer.media.video import VideoReader, blurred_picture, evenly_spaced  # noqa: E402
-from reviewer.media.video_worker import build_storyboard_bounded  # noqa: E402
+from reviewer.demo.video import make_demo_video
+from reviewer.media.render import RenditionSettings
+from reviewer.media.video import VideoReader, blurred_picture, evenly_spaced
+from reviewer.media.video_worker import build_storyboard_bounded
 
 SETTINGS = RenditionSettings()
 THUMB = (128, 72)
 CACHE = Path("/tmp/reviewer-bench-video")
+SMALL = {"minutes": 0.5, "playback_seconds": 2.0}
 
 
 def cached_video(name: str, make) -> bytes:  # type: ignore[no-untyped-def]
@@ -200,15 +196,21 @@ def _cpu_of(pid: int | None) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0,
+    parser.add_argument("--minutes", type=float, default=None,
                         help="length of the storyboard video (default 10)")
-    parser.add_argument("--playback-seconds", type=float, default=30.0,
+    parser.add_argument("--playback-seconds", type=float, default=None,
                         help="how long to play at 1080p30 (default 30)")
     parser.add_argument("--skip-playback", action="store_true")
+    parser.add_argument("--small", action="store_true",
+                        help=f"a CI-sized run: a {SMALL['minutes']:g}-minute storyboard video, "
+                             f"{SMALL['playback_seconds']:g} s of playback (unless given)")
     args = parser.parse_args(argv)
-    storyboard_bench(args.minutes)
+    minutes = args.minutes or (SMALL["minutes"] if args.small else 10.0)
+    playback_seconds = args.playback_seconds or (
+        SMALL["playback_seconds"] if args.small else 30.0)
+    storyboard_bench(minutes)
     if not args.skip_playback:
-        playback_bench(args.playback_seconds)
+        playback_bench(playback_seconds)
 
 
 if __name__ == "__main__":
