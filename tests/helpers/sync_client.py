@@ -7,8 +7,10 @@
 transaction, as the window does) and pushes every K decisions, with a full sync now and
 then, until the replica holds N decisions of its own; ``--die-after-backend-commit``
 kills the process (SIGKILL) right after the backend has committed its first push, before
-the outbox hears of it. ``pull`` pulls in steps of VERSIONS change versions. The process
-prints ``ready`` once it is set up, and ``done`` when it has finished.
+the outbox hears of it, and prints ``committed <mutations> applied <applied>`` just before
+(a run that ends without a push exits with 2 instead, saying why). ``pull`` pulls in steps
+of VERSIONS change versions. The process prints ``ready`` once it is set up, and ``done``
+when it has finished.
 """
 
 from __future__ import annotations
@@ -17,29 +19,32 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from reviewer.clock import SystemClock
 from reviewer.store.models import Case, OutboxEntry, Queue, TeamMembership
+from reviewer.sync.appliers import Mutation, MutationResult
 from reviewer.sync.engine import SyncReport
 from tests.helpers.pg_workstations import decide, open_workstation
 
 
-def _die_after_commit(workstation) -> None:  # type: ignore[no-untyped-def]
-    original = workstation.backend.writing
+def _die_after_push_commit(workstation) -> None:  # type: ignore[no-untyped-def]
+    """The push itself, not whatever the backend writes first (a device check-in, a lease
+    expiry): the link's push returns once the backend has committed the batch."""
+    link = workstation.sync.backend
+    original = link.push
 
-    @contextmanager
-    def writing_then_die() -> Iterator[Session]:
-        with original() as session:
-            yield session
+    def push_then_die(mutations: Sequence[Mutation]) -> list[MutationResult]:
+        results = original(mutations)
+        applied = sum(result.outcome == "applied" for result in results)
+        print(f"committed {len(results)} applied {applied}", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("SIGKILL did not end the process")
 
-    workstation.backend.writing = writing_then_die
+    link.push = push_then_die
 
 
 def run_decide(workstation, until: int, push_every: int) -> None:  # type: ignore[no-untyped-def]
@@ -80,13 +85,20 @@ def main(argv: list[str]) -> int:
     workstation = open_workstation(Path(args.data_dir), args.url, SystemClock())
     try:
         if args.die_after_backend_commit:
-            _die_after_commit(workstation)
+            _die_after_push_commit(workstation)
         print("ready", flush=True)
         if args.mode == "decide":
             run_decide(workstation, args.until, args.push_every)
         else:
             workstation.sync.pull_version_step = args.step
             workstation.sync.pull(SyncReport())
+        if args.die_after_backend_commit:
+            why = (f"the replica was wiped when it opened: {workstation.wiped_reason}"
+                   if workstation.wiped_reason else
+                   "no open case of this reviewer's teams was left to decide")
+            print(f"nothing was pushed to the backend, so there was no commit to die after "
+                  f"({why})", file=sys.stderr)
+            return 2
         print("done", flush=True)
     finally:
         workstation.close()

@@ -75,9 +75,12 @@ def _prepare(tmp_path: Path, url, clock, cases: int) -> Path:
 
 def _seeded_decisions(data_dir: Path) -> set:
     """The demo's past decisions, which the replica pulled before any client ran."""
+    from reviewer.security.secrets import KeyringSecretStore
     from reviewer.store.database import Database, sqlite_url
+    from reviewer.store.keys import DatabaseKeys
 
-    replica = Database.open(sqlite_url(data_dir / "replica.sqlite"))
+    replica = Database.open(sqlite_url(data_dir / "replica.sqlite"),
+                            keys=DatabaseKeys(KeyringSecretStore()))
     try:
         with replica.sessions() as local:
             return set(local.scalars(select(Decision.id)))
@@ -152,13 +155,25 @@ def test_killing_the_client_anywhere_loses_and_doubles_nothing(pg_url, tmp_path,
 
 def test_killed_after_the_backend_committed_the_replay_has_one_effect(pg_url, tmp_path,
                                                                        clock):
+    """The client dies the moment the backend has committed its push of three decisions,
+    before its outbox hears of it; the next sync sends them again, and they count once.
+
+    The client kills itself on that event (its link's push has returned, so the backend's
+    transaction has committed) and says so first, whatever the speed of the machine. It
+    used to die after whatever the backend committed first: when its replica was wiped as
+    stale on opening (the seeding clock was a fixed date, which the calendar passed), it
+    found nothing to decide, its last sync checked the device in, and it died after that,
+    so the test saw no decision on the backend (``assert 0 == 3``). Now such a run ends
+    with the reason instead.
+    """
     data_dir = _prepare(tmp_path, pg_url, clock, cases=40)
     seeded = _seeded_decisions(data_dir)
     process = _client(data_dir, pg_url, "decide", "--until", "3", "--push-every", "3",
                       "--die-after-backend-commit")
     _wait_ready(process)
-    process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"not killed after a push: {err}"
+    assert out.splitlines()[-1] == "committed 3 applied 3", out
     workstation = open_workstation(data_dir, pg_url, clock)
     try:
         assert count(workstation.backend, Decision, Decision.id.not_in(seeded)) == 3
