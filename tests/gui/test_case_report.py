@@ -31,6 +31,7 @@ from reviewer.reports.case_report import (
 )
 from reviewer.security.audit import AuditKind
 from reviewer.store.models import AuditLogEntry, Case, Decision, Escalation, MediaItem, Note
+from tests.helpers.gui import wait_until_idle
 from ui.reports.case_report import write_case_report_pdf
 
 HOSTILE = "Fine print \u202eexe.gnp\u202c and a bell\x07 =HYPERLINK(\"x\")"
@@ -131,8 +132,8 @@ def test_case_report_from_the_main_window_holds_only_blurred_pictures(qtbot, win
 
     path = tmp_path / "case.pdf"
     window.export_case_report(path)
-    qtbot.waitUntil(lambda: "Saved the case report" in window.statusBar().currentMessage(),
-                    timeout=30_000)
+    wait_until_idle(qtbot, window.tasks, timeout=30_000)  # gathered and written in the background
+    assert "Saved the case report" in window.statusBar().currentMessage()
     assert path.read_bytes().startswith(b"%PDF-")
 
     preset = str(workstation.taxonomy.area(area).blur_preset)

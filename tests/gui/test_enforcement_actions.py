@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from sqlalchemy import func, select
 
 from reviewer.enforcement.decisions import MIN_SEVERE_RATIONALE_CHARS, SEND_HOLD
@@ -16,43 +15,21 @@ from reviewer.store.database import sqlite_url
 from reviewer.store.models import Case, Decision, OutboxEntry, Reviewer
 from reviewer.vocabulary import CaseStatus, Channel
 from reviewer.workstation import Workstation
-from tests.gui.conftest import make_window
-from tests.helpers.workstations import demo_workstation
+from tests.helpers.gui import make_window, press, wait_until_idle
 from ui.enforcement.actions import EnforcementActions
 from ui.enforcement.panel import QuickPolicy
 
 # Popups (the policy completer, the template menu) and dialogs ask the platform to raise
 # them and grab the keyboard, which the offscreen platform cannot do.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+pytestmark = [
+    pytest.mark.qt_log_ignore("This plugin does not support"),
+    # A smaller demo than the other GUI tests use, without media: nothing here looks at
+    # pixels, and a shorter setup keeps these tests quick.
+    pytest.mark.demo(cases=20, with_media=False),
+]
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    """A smaller demo than the other GUI tests use, without media: nothing here looks at
-    pixels, and a shorter setup keeps these tests quick."""
-    workstation = demo_workstation(tmp_path, clock, cases=20, with_media=False)
-    yield workstation
-    workstation.close()
-
-
-@pytest.fixture
-def actions(window):
-    return window.findChild(EnforcementActions)
-
-
-def _idle(qtbot, window):
-    window.tasks.wait_for_done(10_000)
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=10_000)
-
-
-def _key(qtbot, key, modifiers=Qt.KeyboardModifier.NoModifier):
-    """Press a key where the focus is, as a reviewer would."""
-    focus = QApplication.focusWidget()
-    assert focus is not None, "no widget has the keyboard"
-    qtbot.keyClick(focus, key, modifiers)
 
 
 def _open_cases(workstation) -> list[Case]:
@@ -120,16 +97,16 @@ def test_keys_1_to_9_pick_the_last_and_most_used_policies(qtbot, window, actions
     assert f"1  {code}  " in panel.quick_label.text()
     assert f"2  {quick[1].code}  " in panel.quick_label.text()
     panel.policy_box.setFocus()
-    _key(qtbot, Qt.Key.Key_2)
+    press(qtbot, Qt.Key.Key_2)
     assert panel.chosen_policy() == quick[1].code
     assert panel.action_box.hasFocus()  # on to the action, where 1–9 still pick policies
-    _key(qtbot, Qt.Key.Key_1)
+    press(qtbot, Qt.Key.Key_1)
     assert panel.chosen_policy() == code
     _choose_action(qtbot, panel, "no_violation")
-    _key(qtbot, Qt.Key.Key_Tab)
+    press(qtbot, Qt.Key.Key_Tab)
     qtbot.keyClicks(panel.rationale, "Seen 3 times; 9 sources agree it is satire.")
     assert panel.chosen_policy() == code  # digits typed in the rationale stay text
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
     (decision,) = _decisions(workstation, second.id)
     assert decision.policy_code == code
     assert decision.rationale == "Seen 3 times; 9 sources agree it is satire."
@@ -142,7 +119,7 @@ def test_a_key_without_a_quick_policy_is_refused_inline(qtbot, window, actions, 
     panel = window.panel
     panel.set_quick_policies(panel.quick_policies()[:1])
     panel.action_box.setFocus()
-    _key(qtbot, Qt.Key.Key_9)
+    press(qtbot, Qt.Key.Key_9)
     assert panel.notice.isVisible()
     assert "No policy on key 9" in panel.notice.text()
 
@@ -159,7 +136,7 @@ def test_template_fills_the_rationale_safely_from_hostile_case_text(qtbot, windo
     _show(window, case.id)
     panel = window.panel
     panel.rationale.setFocus()
-    _key(qtbot, Qt.Key.Key_T, CTRL)  # no policy yet: said next to the rationale
+    press(qtbot, Qt.Key.Key_T, CTRL)  # no policy yet: said next to the rationale
     assert panel.errors["rationale"].isVisible()
     assert "Choose a policy first" in panel.errors["rationale"].text()
     assert not panel.template_menu.isVisible()
@@ -168,10 +145,11 @@ def test_template_fills_the_rationale_safely_from_hostile_case_text(qtbot, windo
                   if "disable_account" in p.actions)
     panel.policy_box.setFocus()
     qtbot.keyClicks(panel.policy_box.lineEdit(), policy.code)
-    _key(qtbot, Qt.Key.Key_Tab)
-    _key(qtbot, Qt.Key.Key_T, CTRL)
+    press(qtbot, Qt.Key.Key_Tab)
     menu = panel.template_menu
-    qtbot.waitUntil(menu.isVisible, timeout=2000)
+    with qtbot.waitSignal(menu.aboutToShow, timeout=2000):
+        press(qtbot, Qt.Key.Key_T, CTRL)
+    assert menu.isVisible()
     titles = [action.text() for action in menu.actions()]
     quote = next(i for i, title in enumerate(titles, 1) if "Quote the report" in title)
     qtbot.keyClicks(menu, str(quote))  # an open menu has the keyboard
@@ -203,8 +181,9 @@ def test_template_fills_the_rationale_safely_from_hostile_case_text(qtbot, windo
     # The reviewer's own words are kept: a template goes in where the cursor is.
     panel.rationale.setPlainText("My own finding first.")
     panel.rationale.moveCursor(panel.rationale.textCursor().MoveOperation.End)
-    _key(qtbot, Qt.Key.Key_T, CTRL)
-    qtbot.waitUntil(menu.isVisible, timeout=2000)
+    with qtbot.waitSignal(menu.aboutToShow, timeout=2000):
+        press(qtbot, Qt.Key.Key_T, CTRL)
+    assert menu.isVisible()
     assert menu.actions()[0].text().startswith("&1  No violation")
     qtbot.keyClick(menu, Qt.Key.Key_Return)  # an open menu has the keyboard
     text = panel.rationale.toPlainText()
@@ -238,11 +217,12 @@ def test_undo_within_30_seconds_restores_the_case_and_later_is_refused(
     clock.advance(2.2)
     actions.tick()
     assert panel.undo_button.text() == "Undo (Ctrl+Z) — 28 s"
-    _idle(qtbot, window)  # the sync after the decision failed: offline, nothing is lost
+    # The sync after the decision failed: offline, nothing is lost.
+    wait_until_idle(qtbot, window.tasks)
     assert "Offline" in window.sync_label.text()
 
     assert window.queue_view.hasFocus()
-    _key(qtbot, Qt.Key.Key_Z, CTRL)
+    press(qtbot, Qt.Key.Key_Z, CTRL)
     assert _decisions(offline, case.id) == []
     assert offline.case(case.id).status == CaseStatus.NEW.value
     assert window.queue_model.row_of(case.id) is not None
@@ -256,7 +236,7 @@ def test_undo_within_30_seconds_restores_the_case_and_later_is_refused(
                               .where(OutboxEntry.kind == "decision")) == 0
 
     # Submitted again (as restored), and this time left for more than 30 seconds.
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
     assert len(_decisions(offline, case.id)) == 1
     clock.advance(29)
     actions.tick()
@@ -265,12 +245,12 @@ def test_undo_within_30_seconds_restores_the_case_and_later_is_refused(
     actions.tick()
     assert not panel.undo_button.isVisible()
     window.queue_view.setFocus()
-    _key(qtbot, Qt.Key.Key_Z, CTRL)
+    press(qtbot, Qt.Key.Key_Z, CTRL)
     assert panel.notice.isVisible()
     assert "Cannot undo: the 30 seconds to undo have passed" in panel.notice.text()
     assert len(_decisions(offline, case.id)) == 1
     assert window.queue_model.row_of(case.id) is None
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
 
 
 def test_syncing_and_getting_the_next_case_leave_a_new_decision_undoable(
@@ -285,9 +265,9 @@ def test_syncing_and_getting_the_next_case_leave_a_new_decision_undoable(
         _decide(qtbot, window, app_like.taxonomy.policies_for_surface(case.surface)[0].code)
         (decision,) = _decisions(app_like, case.id)
         window.queue_view.setFocus()
-        _key(qtbot, Qt.Key.Key_N)  # the next case: a lease from the backend, and a sync
-        qtbot.waitUntil(lambda: window.lease is not None, timeout=10_000)
-        _idle(qtbot, window)
+        press(qtbot, Qt.Key.Key_N)  # the next case: a lease from the backend, and a sync
+        wait_until_idle(qtbot, window.tasks)
+        assert window.lease is not None
         clock.advance(20)
         actions.tick()
         assert window.panel.undo_button.text() == "Undo (Ctrl+Z) — 10 s"
@@ -297,7 +277,7 @@ def test_syncing_and_getting_the_next_case_leave_a_new_decision_undoable(
         clock.advance(SEND_HOLD.total_seconds() - 20 + 1)
         actions.tick()
         assert not window.panel.undo_button.isVisible()
-        _idle(qtbot, window)
+        wait_until_idle(qtbot, window.tasks)
         with app_like.backend.sessions() as session:
             assert session.get(Decision, decision.id) is not None
     finally:
@@ -313,23 +293,23 @@ def test_a_decided_case_is_corrected_by_a_superseding_decision(qtbot, window, ac
     (original,) = _decisions(workstation, case.id)
 
     window.queue_view.setFocus()
-    _key(qtbot, Qt.Key.Key_D, CTRL | SHIFT)  # the decided cases
+    press(qtbot, Qt.Key.Key_D, CTRL | SHIFT)  # the decided cases
     assert window.filter_bar.combos["status"].currentData() == CaseStatus.DECIDED.value
     window.select_row(window.queue_model.row_of(case.id))
     panel = window.panel
     assert panel.standing_label.isVisible()
     assert "by you" in panel.standing_label.text()
-    _key(qtbot, Qt.Key.Key_Return, CTRL)  # deciding again is not how to change it
+    press(qtbot, Qt.Key.Key_Return, CTRL)  # deciding again is not how to change it
     assert "Correct decision" in panel.errors["case"].text()
 
-    _key(qtbot, Qt.Key.Key_C, CTRL | SHIFT)
+    press(qtbot, Qt.Key.Key_C, CTRL | SHIFT)
     assert panel.correcting == original.id
     assert panel.submit_button.text().startswith("Submit correction")
     assert panel.chosen_policy() == original.policy_code
     _choose_action(qtbot, panel, "remove")
-    _key(qtbot, Qt.Key.Key_Tab)
+    press(qtbot, Qt.Key.Key_Tab)
     qtbot.keyClicks(panel.rationale, "Second look: the caption names the targeted group.")
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
     decisions = {d.id: d for d in _decisions(workstation, case.id)}
     assert len(decisions) == 2
     correction = next(d for d in decisions.values() if d.id != original.id)
@@ -346,9 +326,9 @@ def test_a_decided_case_is_corrected_by_a_superseding_decision(qtbot, window, ac
         name = session.get(Reviewer, theirs.reviewer_id).display_name
     _show(window, theirs.case_id)
     assert f"by {name}" in panel.standing_label.text()
-    _key(qtbot, Qt.Key.Key_C, CTRL | SHIFT)
+    press(qtbot, Qt.Key.Key_C, CTRL | SHIFT)
     qtbot.keyClicks(panel.rationale, "I would have removed this one, to be honest.")
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
     assert "only the reviewer who made a decision" in panel.errors["case"].text()
     assert len(_decisions(workstation, theirs.case_id)) == 1
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)

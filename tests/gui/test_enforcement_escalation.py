@@ -7,7 +7,6 @@ import random
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
 from reviewer.demo.seed import seed_demo
@@ -26,50 +25,22 @@ from reviewer.store.models import (
 )
 from reviewer.vocabulary import CaseStatus, EscalationTeam
 from reviewer.workstation import Workstation
-from tests.gui.conftest import make_window
-from tests.helpers.workstations import demo_workstation
+from tests.helpers.gui import make_window, press, wait_active, wait_shown, wait_until_idle
 from ui.enforcement.actions import EnforcementActions
 
 # Dialogs and popups ask the platform to raise them and grab the keyboard, which the
 # offscreen platform cannot do.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+pytestmark = [
+    pytest.mark.qt_log_ignore("This plugin does not support"),
+    # A smaller demo than the other GUI tests use, without media: nothing here looks at
+    # pixels, and a shorter setup keeps these tests quick.
+    pytest.mark.demo(cases=20, with_media=False),
+]
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 ALT = Qt.KeyboardModifier.AltModifier
 SEVERE_RATIONALE = "The account posts the same dehumanising slurs daily; see the last 3 cases."
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    """A smaller demo than the other GUI tests use, without media: nothing here looks at
-    pixels, and a shorter setup keeps these tests quick."""
-    workstation = demo_workstation(tmp_path, clock, cases=20, with_media=False)
-    yield workstation
-    workstation.close()
-
-
-@pytest.fixture
-def actions(window):
-    return window.findChild(EnforcementActions)
-
-
-def _idle(qtbot, window):
-    window.tasks.wait_for_done(10_000)
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=10_000)
-
-
-def _key(qtbot, key, modifiers=Qt.KeyboardModifier.NoModifier):
-    focus = QApplication.focusWidget()
-    assert focus is not None, "no widget has the keyboard"
-    qtbot.keyClick(focus, key, modifiers)
-
-
-def _shown(qtbot, dialog):
-    """The dialog is up and has the keyboard (as a reviewer would see it)."""
-    assert dialog is not None and dialog.isVisible()
-    qtbot.waitUntil(dialog.isActiveWindow, timeout=5_000)
-    return dialog
 
 
 def _select(window, case_id):
@@ -90,23 +61,23 @@ def test_escalating_by_keyboard_moves_the_case_to_the_team_and_into_its_thread(
     case = _open_cases(workstation)[1]
     _select(window, case.id)
     window.queue_view.setFocus()
-    _key(qtbot, Qt.Key.Key_E, CTRL)
-    dialog = _shown(qtbot, actions.escalation_dialog)
+    press(qtbot, Qt.Key.Key_E, CTRL)
+    dialog = wait_shown(qtbot, actions.escalation_dialog)
     assert dialog.team_box.hasFocus()
     # Nothing chosen yet: each problem is said next to its field, nothing is recorded.
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
     assert "choose the team" in dialog.errors["team"].text()
     assert "at least 10 characters" in dialog.errors["reason"].text()
     assert dialog.team_box.hasFocus()
     qtbot.keyClicks(dialog.team_box, "Legal")
     assert dialog.team_box.currentData() == EscalationTeam.LEGAL.value
-    _key(qtbot, Qt.Key.Key_Tab)
-    _key(qtbot, Qt.Key.Key_Down)
+    press(qtbot, Qt.Key.Key_Tab)
+    press(qtbot, Qt.Key.Key_Down)
     assert dialog.urgency_box.currentData() == "high"
-    _key(qtbot, Qt.Key.Key_Tab)
+    press(qtbot, Qt.Key.Key_Tab)
     reason = "Names a private person; may be a court-protected identity. {x} <b>"
     qtbot.keyClicks(dialog.reason, reason)
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
 
     # Checked before the event loop runs again (and the sync after it reports back).
     assert actions.escalation_dialog is None
@@ -115,17 +86,17 @@ def test_escalating_by_keyboard_moves_the_case_to_the_team_and_into_its_thread(
     with workstation.replica.sessions() as session:
         assert session.scalar(select(Escalation.to_team).where(Escalation.case_id == case.id)) \
             == EscalationTeam.LEGAL.value
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)  # the keyboard is back
+    wait_active(qtbot, window)  # the keyboard is back
     window.open_case(case.id)  # e.g. found again by searching
     panel = window.panel
     assert not panel.history_label.isVisible()
-    _key(qtbot, Qt.Key.Key_H, CTRL)
+    press(qtbot, Qt.Key.Key_H, CTRL)
     assert panel.history_label.isVisible()
     history = panel.history_label.text()
     assert "Demo Reviewer: Escalated to Legal (high)" in history
     assert reason in history  # as plain text
     # The backend moves it to the Legal team's queue, where its members get it.
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
     with workstation.backend.sessions() as session:
         moved = session.get(Case, case.id)
         assert moved.queue_id == escalation_queue_id(EscalationTeam.LEGAL)
@@ -136,7 +107,7 @@ def test_escalating_by_keyboard_moves_the_case_to_the_team_and_into_its_thread(
 
 def test_a_reviewer_cannot_open_second_reviews_and_is_told_why(qtbot, window, actions):
     window.queue_view.setFocus()
-    _key(qtbot, Qt.Key.Key_R, CTRL | SHIFT)
+    press(qtbot, Qt.Key.Key_R, CTRL | SHIFT)
     assert actions.review_dialog is None
     assert "Only a lead, an admin or a member of the second-level review team" in \
         window.panel.notice.text()
@@ -192,49 +163,48 @@ def test_second_review_approves_rejects_and_refuses_self_approval(qtbot, lead, r
     panel = window.panel
     panel.policy_box.setFocus()
     qtbot.keyClicks(panel.policy_box.lineEdit(), _severe_policy(sofia, mine).code)
-    _key(qtbot, Qt.Key.Key_Tab)
+    press(qtbot, Qt.Key.Key_Tab)
     panel.action_box.setCurrentIndex(panel.action_box.findData("disable_account"))
-    _key(qtbot, Qt.Key.Key_Tab)
+    press(qtbot, Qt.Key.Key_Tab)
     qtbot.keyClicks(panel.rationale, SEVERE_RATIONALE)
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
     assert "Pending second review" in panel.confirmation.text()
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
 
     window.queue_view.setFocus()
-    _key(qtbot, Qt.Key.Key_R, CTRL | SHIFT)
-    dialog = _shown(qtbot, actions.review_dialog)
+    press(qtbot, Qt.Key.Key_R, CTRL | SHIFT)
+    dialog = wait_shown(qtbot, actions.review_dialog)
     rows = [dialog.model.row_at(r) for r in range(dialog.model.rowCount())]
     assert {r.decision_id for r in rows if not r.mine} == {d.id for d in theirs}
     own = next(r for r in rows if r.mine)
     assert own.case_id == mine.id
     assert "2 decision(s) waiting" in dialog.heading.text()
 
-    def says(text):  # a button's Alt+letter clicks it a moment later, as it animates
-        qtbot.waitUntil(lambda: text in dialog.message.text() and dialog.message.isVisible(),
-                        timeout=5_000)
+    def give(widget, key, says):
+        """Alt+letter clicks its button a moment later (as it animates): wait for the
+        verdict the dialog gives, then it says what became of it."""
+        with qtbot.waitSignal(dialog.verdict_given, timeout=5_000):
+            qtbot.keyClick(widget, key, ALT)
+        assert says in dialog.message.text() and dialog.message.isVisible()
 
     dialog.select_row(dialog.model.row_of(own.decision_id))
-    qtbot.keyClick(dialog.table, Qt.Key.Key_A, ALT)
-    says("you cannot approve or reject your own decision")
+    give(dialog.table, Qt.Key.Key_A, "you cannot approve or reject your own decision")
 
     dialog.select_row(dialog.model.row_of(theirs[0].id))
-    qtbot.keyClick(dialog.table, Qt.Key.Key_A, ALT)
-    says("Approved")
+    give(dialog.table, Qt.Key.Key_A, "Approved")
     assert dialog.model.row_of(theirs[0].id) is None
 
     dialog.select_row(dialog.model.row_of(theirs[1].id))
     dialog.note.setFocus()
     qtbot.keyClicks(dialog.note, "too weak")
-    qtbot.keyClick(dialog.note, Qt.Key.Key_J, ALT)
-    says("at least 10 characters")
+    give(dialog.note, Qt.Key.Key_J, "at least 10 characters")
     qtbot.keyClicks(dialog.note, ": one post only, not a pattern; remove it instead.")
-    qtbot.keyClick(dialog.note, Qt.Key.Key_J, ALT)
-    says("Rejected")
+    give(dialog.note, Qt.Key.Key_J, "Rejected")
     rejected_case = theirs[1].case_id
     assert window.queue_model.row_of(rejected_case) is not None  # back for a new decision
     assert actions.second_reviews_action.text() == "Second re&views (0)…"
 
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
     with sofia.backend.sessions() as session:
         verdicts = {r.decision_id: r.verdict for r in session.scalars(select(SecondReview))}
     assert verdicts == {theirs[0].id: "approved", theirs[1].id: "rejected"}
@@ -245,7 +215,7 @@ def test_a_reply_is_drafted_edited_recorded_and_copied(qtbot, window, actions, w
     user_report = _open_cases(workstation, channel="user_report")[0]
     _select(window, user_report.id)
     window.queue_view.setFocus()
-    _key(qtbot, Qt.Key.Key_R, CTRL)
+    press(qtbot, Qt.Key.Key_R, CTRL)
     assert actions.response_dialog is None
     assert "No reply to record" in window.panel.notice.text()
 
@@ -256,8 +226,8 @@ def test_a_reply_is_drafted_edited_recorded_and_copied(qtbot, window, actions, w
     panel.policy_box.setCurrentIndex(panel.policy_box.findData(policy.code))
     panel.action_box.setCurrentIndex(panel.action_box.findData("remove"))
     window.queue_view.setFocus()
-    _key(qtbot, Qt.Key.Key_R, CTRL)
-    dialog = _shown(qtbot, actions.response_dialog)
+    press(qtbot, Qt.Key.Key_R, CTRL)
+    dialog = wait_shown(qtbot, actions.response_dialog)
     assert dialog.body.hasFocus()
     draft = dialog.body.toPlainText()
     assert case.external_ref in draft and "Demo Reviewer" in draft
@@ -267,17 +237,17 @@ def test_a_reply_is_drafted_edited_recorded_and_copied(qtbot, window, actions, w
     qtbot.keyClicks(dialog.body, "P.S. The measure applies in Germany only.")
     body = dialog.body.toPlainText()
     QGuiApplication.clipboard().clear()
-    _key(qtbot, Qt.Key.Key_Return, CTRL)
+    press(qtbot, Qt.Key.Key_Return, CTRL)
 
     assert actions.response_dialog is None
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    wait_active(qtbot, window)
     assert QGuiApplication.clipboard().text() == body.strip()
     assert "copied to the clipboard" in panel.confirmation.text()
     with workstation.replica.sessions() as session:
         recorded = session.scalars(select(Response).where(Response.case_id == case.id)).one()
     assert recorded.body == body.strip() and recorded.author_id == workstation.reviewer_id
     assert any(entry.kind == "response" for entry in panel.thread())
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
     with workstation.backend.sessions() as session:
         assert session.get(Response, recorded.id) is not None
         assert session.scalar(select(Decision).where(Decision.case_id == case.id)) is None

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout
 
+from tests.helpers.gui import show_active, wait_active, wait_until_idle
 from ui.security.lock import DEMO_UNLOCK, PasswordCheck, install_lock
 
 PASSWORD = "blue harbour 42"
@@ -37,8 +38,8 @@ def _share_of_lock_background(widget) -> float:
 def _unlock_with(qtbot, lock, password: str) -> None:
     lock.screen.password.setText(password)
     qtbot.mouseClick(lock.screen.unlock_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: lock.screen.unlock_button.isEnabled() or not lock.locked,
-                    timeout=10_000)
+    wait_until_idle(qtbot, lock.tasks)  # the password is checked in the background
+    assert lock.screen.unlock_button.isEnabled() or not lock.locked
 
 
 def test_password_check_keeps_only_a_salted_hash() -> None:
@@ -113,8 +114,10 @@ def test_a_wrong_password_keeps_it_locked_and_the_right_one_unlocks(qtbot, windo
 def test_return_in_the_password_field_unlocks(qtbot, window, lock):
     lock.lock()
     qtbot.keyClicks(lock.screen.password, PASSWORD)
-    qtbot.keyClick(lock.screen.password, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not lock.locked, timeout=10_000)
+    with qtbot.waitSignal(lock.locked_changed, timeout=10_000,
+                          check_params_cb=lambda locked: not locked):
+        qtbot.keyClick(lock.screen.password, Qt.Key.Key_Return)
+    assert not lock.locked
 
 
 def test_the_demo_locks_too_and_unlocks_with_a_button(qtbot, window, clock):
@@ -134,12 +137,10 @@ def test_the_lock_survives_focus_changes(qtbot, window, lock):
     lock.lock()
     other = QDialog()
     qtbot.addWidget(other)
-    other.show()
-    other.activateWindow()
-    qtbot.waitUntil(other.isActiveWindow, timeout=5_000)
+    show_active(qtbot, other)
     other.close()
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    wait_active(qtbot, window)
     lock.tick()
     assert lock.locked and lock.screen.isVisible()
 
@@ -164,10 +165,10 @@ def test_other_windows_of_the_app_are_covered_while_locked(qtbot, window, lock):
     covers = [child for child in dialog.children() if child.objectName() == "lockCover"]
     assert covers and covers[0].isVisible() and covers[0].geometry() == dialog.rect()
     assert _share_of_lock_background(dialog) > 0.8  # the typed text is not on screen
-    _unlock_with(qtbot, lock, PASSWORD)
-    assert field.isEnabled() and field.text() == "what the reviewer was typing"
-    qtbot.waitUntil(lambda: not any(c.objectName() == "lockCover" for c in dialog.children()),
-                    timeout=5_000)
+    with qtbot.waitSignal(covers[0].destroyed, timeout=5_000):  # deleted later, by Qt
+        _unlock_with(qtbot, lock, PASSWORD)
+        assert field.isEnabled() and field.text() == "what the reviewer was typing"
+    assert not any(c.objectName() == "lockCover" for c in dialog.children())
     dialog.close()
 
 

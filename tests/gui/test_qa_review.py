@@ -17,12 +17,12 @@ from reviewer.store.changes import next_change_version
 from reviewer.store.database import sqlite_url
 from reviewer.store.models import Case, Decision, OutboxEntry, QaReview, QaSample, Reviewer
 from reviewer.workstation import Workstation
-from tests.gui.conftest import make_window
-from tests.helpers.workstations import demo_workstation
+from tests.helpers.gui import make_window, wait_active, wait_until_idle
 from ui.qa.my_quality import MyQualityDialog
 from ui.qa.review import AuditWindow, QualityActions, collect_visible_texts
 
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+pytestmark = [pytest.mark.qt_log_ignore("This plugin does not support"),
+              pytest.mark.demo(cases=30)]
 
 MEI = demo_reviewer_id("mei")
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -32,16 +32,15 @@ FEEDBACK = "The caption gives the context: read it before choosing the action."
 
 
 @pytest.fixture
-def workstation(tmp_path, clock):
-    """The demo reviewer's workstation; the backend holds audit samples for Mei."""
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=True)
+def workstation(workstation, clock):
+    """The demo reviewer's workstation (30 cases, with media); the backend holds audit
+    samples for Mei."""
     with workstation.backend.writing() as session:
         draw_sample(session, workstation.taxonomy, auditor_id=MEI,
                     drawn_by=demo_reviewer_id("sofia"), since=clock.now() - timedelta(days=30),
                     clock=clock, seed=5, policy=SamplingPolicy(base_rate=1.0),
                     version=next_change_version(session))
-    yield workstation
-    workstation.close()
+    return workstation
 
 
 def _auditor(workstation, clock, url=None) -> Workstation:
@@ -58,11 +57,6 @@ def auditor(workstation, clock):
     mei.close()
 
 
-def _idle(qtbot, window):
-    window.tasks.wait_for_done(10_000)
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=10_000)
-
-
 def _original(workstation, sample_id):
     with workstation.backend.sessions() as session:
         sample = session.get(QaSample, sample_id)
@@ -77,7 +71,7 @@ def _open_audit(qtbot, window) -> AuditWindow:
     audit = quality.audit
     qtbot.waitExposed(audit)
     audit.activateWindow()
-    qtbot.waitUntil(audit.isActiveWindow, timeout=5_000)
+    wait_active(qtbot, audit)
     return audit
 
 
@@ -99,9 +93,9 @@ def test_nothing_names_the_original_or_its_reviewer_before_the_blind_decision(
         audit.select_row(row)
         item = audit.model.row_at(row)
         decision, name = _original(workstation, item.sample.sample_id)
-        qtbot.waitUntil(lambda: audit.viewer.canvas.image is not None
-                        or audit.viewer.canvas.message != "Preparing a blurred view…",
-                        timeout=10_000)
+        wait_until_idle(qtbot, window.tasks)  # its media rendered, or found missing
+        assert audit.viewer.canvas.image is not None \
+            or audit.viewer.canvas.message != "Preparing a blurred view…"
         texts = "\n".join([*collect_visible_texts(audit), window.windowTitle()])
         for reviewer_name in reviewer_names:
             assert reviewer_name not in texts
@@ -118,7 +112,7 @@ def test_nothing_names_the_original_or_its_reviewer_before_the_blind_decision(
     assert audit.verdict_form.isVisible()
     texts = "\n".join(collect_visible_texts(audit))
     assert name in texts and decision.rationale in texts
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
 
 
 def test_the_original_appears_after_the_sync_that_follows_the_blind_decision(
@@ -136,10 +130,11 @@ def test_the_original_appears_after_the_sync_that_follows_the_blind_decision(
     assert "not on this workstation yet" in audit.original_label.text()
     assert name not in "\n".join(collect_visible_texts(audit))
     # The sync the blind decision asked for brings the original back (its version is new).
-    qtbot.waitUntil(lambda: name in audit.original_label.text(), timeout=20_000)
+    wait_until_idle(qtbot, window.tasks, timeout=20_000)
+    assert name in audit.original_label.text()
     assert decision.rationale in "\n".join(collect_visible_texts(audit))
     assert audit.verdict_button.isEnabled()
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
 
 
 def test_verdict_with_feedback_recorded_offline_then_sent(qtbot, workstation, auditor, clock,
@@ -163,7 +158,7 @@ def test_verdict_with_feedback_recorded_offline_then_sent(qtbot, workstation, au
         qtbot.keyClick(audit, Qt.Key.Key_Return, CTRL)
         assert "Verdict recorded" in audit.confirmation.text()
         assert audit.model.rowCount() == before - 1
-        _idle(qtbot, window)
+        wait_until_idle(qtbot, window.tasks)
         with offline.replica.sessions() as session:
             kinds = list(session.scalars(
                 select(OutboxEntry.kind).where(OutboxEntry.state == "pending")
@@ -200,7 +195,7 @@ def test_my_quality_shows_results_intervals_and_feedback(qtbot, workstation, aud
     audit.reason_box.setCurrentIndex(audit.reason_box.findData("policy_misread"))
     audit.feedback.setPlainText(FEEDBACK)
     audit.submit_verdict()
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks)
     auditor.synchronise()
     workstation.synchronise()
 
@@ -239,7 +234,7 @@ def test_a_calibration_item_is_answered_blind_and_has_no_verdict(qtbot, workstat
         assert "calibration" in audit.confirmation.text()
         assert not audit.verdict_form.isVisible()
         assert audit.model.rowCount() == before - 1
-        _idle(qtbot, window)
+        wait_until_idle(qtbot, window.tasks)
         window.close()
     finally:
         mei.close()
@@ -255,11 +250,12 @@ def test_a_lead_draws_a_sample_in_the_app_and_it_reaches_the_backend(qtbot, work
         window = make_window(qtbot, sofia, renderer)
         audit = _open_audit(qtbot, window)
         assert audit.model.rowCount() == 0 and "Nothing to re-review" in audit.empty_label.text()
-        audit.start_draw(clock.now() - timedelta(days=30), 0.5, 77)
-        qtbot.waitUntil(lambda: audit.draw_button.isEnabled(), timeout=10_000)
+        with qtbot.waitSignal(audit.drawing.drawn, timeout=10_000):
+            audit.start_draw(clock.now() - timedelta(days=30), 0.5, 77)
+        assert audit.draw_button.isEnabled()
         drawn = audit.model.rowCount()
         assert drawn > 0 and "seed 77" in audit.confirmation.text()
-        _idle(qtbot, window)
+        wait_until_idle(qtbot, window.tasks)
         sofia.synchronise()
         with workstation.backend.sessions() as session:
             stored = list(session.scalars(select(QaSample).where(
@@ -279,8 +275,9 @@ def test_drawing_a_sample_offline_on_a_team_backend_says_it_needs_the_backend(
     try:
         window = make_window(qtbot, mei, renderer)
         audit = _open_audit(qtbot, window)
-        audit.start_draw(clock.now() - timedelta(days=30), 0.5, 77)
-        qtbot.waitUntil(lambda: audit.draw_button.isEnabled(), timeout=30_000)
+        with qtbot.waitSignal(audit.drawing.failed, timeout=30_000):
+            audit.start_draw(clock.now() - timedelta(days=30), 0.5, 77)
+        assert audit.draw_button.isEnabled()
         assert audit.notice.isVisible()
         assert audit.notice.text().startswith(
             "Drawing a sample needs the team backend; you are offline")
@@ -290,7 +287,7 @@ def test_drawing_a_sample_offline_on_a_team_backend_says_it_needs_the_backend(
                 QaSample.drawn_by == MEI)) is None
             assert session.scalar(select(OutboxEntry).where(
                 OutboxEntry.state == "pending")) is None
-        _idle(qtbot, window)
+        wait_until_idle(qtbot, window.tasks)
         window.close()
     finally:
         mei.close()

@@ -11,22 +11,11 @@ from sqlalchemy import select
 
 from reviewer.queue.case_queue import PriorityWeights, priority_score, sla_state
 from reviewer.store.models import Case, LeaseEvent, Note
-from tests.gui.conftest import make_window
-
-
-def _rows(window):
-    model = window.queue_model
-    while model.canFetchMore(model.index(-1, -1)):
-        model.fetchMore(model.index(-1, -1))
-    return [model.row_data(r) for r in range(model.rowCount())]
-
-
-def _idle(qtbot, window):
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=15_000)
+from tests.helpers.gui import make_window, queue_rows, wait_until_idle
 
 
 def test_filters_combine_show_what_is_active_and_clear_in_one_action(qtbot, window):
-    all_rows = _rows(window)
+    all_rows = queue_rows(window)
     everything = len(all_rows)
     now = window.workstation.clock.now()
     # Filter on the channel and SLA state of a case that exists, so the result is not empty.
@@ -35,7 +24,7 @@ def test_filters_combine_show_what_is_active_and_clear_in_one_action(qtbot, wind
     bar = window.filter_bar
     bar.combos["channel"].setCurrentIndex(bar.combos["channel"].findData(sample.channel))
     bar.combos["sla"].setCurrentIndex(bar.combos["sla"].findData(state.value))
-    rows = _rows(window)
+    rows = queue_rows(window)
     expected = [r for r in all_rows if r.channel == sample.channel
                 and sla_state(r.reported_at, r.due_at, now) == state]
     assert {r.id for r in rows} == {r.id for r in expected}
@@ -43,58 +32,60 @@ def test_filters_combine_show_what_is_active_and_clear_in_one_action(qtbot, wind
     assert f"channel: {bar.combos['channel'].currentText()}" in bar.summary.text()
     assert f"sla: {state.label}" in bar.summary.text()
     assert bar.clear_button.text() == "Clear 2 filters"
-    qtbot.waitUntil(lambda: "(filtered)" in window.queue_heading.text(), timeout=5000)
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)  # the count is a background task
+    assert "(filtered)" in window.queue_heading.text()
     qtbot.keyClick(window, Qt.Key.Key_X,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    assert len(_rows(window)) == everything
+    assert len(queue_rows(window)) == everything
     assert bar.summary.isHidden()
     assert bar.combos["channel"].currentIndex() == 0
 
 
 def test_language_filter_fills_in_the_background_and_filters(qtbot, window):
-    all_rows = _rows(window)
+    all_rows = queue_rows(window)
     combo = window.filter_bar.combos["language"]
-    qtbot.waitUntil(lambda: combo.count() > 1, timeout=15_000)
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)  # the languages are read in the background
+    assert combo.count() > 1
     with window.workstation.replica.sessions() as session:  # decided cases count too
         languages = sorted({case.language for case in session.scalars(select(Case))})
     assert [combo.itemData(i) for i in range(1, combo.count())] == languages
     assert combo.itemText(1) == languages[0].upper()
     wanted = all_rows[0].language  # one that open cases have, so the result is not empty
     combo.setCurrentIndex(combo.findData(wanted))
-    rows = _rows(window)
+    rows = queue_rows(window)
     assert rows
     assert {r.id for r in rows} == {r.id for r in all_rows if r.language == wanted}
 
 
 def test_search_box_finds_a_reference_and_survives_hostile_text(qtbot, window):
-    target = _rows(window)[3]
+    target = queue_rows(window)[3]
     window.filter_bar.search.setText(target.external_ref)
     qtbot.keyClick(window.filter_bar.search, Qt.Key.Key_Return)
-    assert [r.id for r in _rows(window)] == [target.id]
+    assert [r.id for r in queue_rows(window)] == [target.id]
     for hostile in ("'; DROP TABLE review_case; --", '"', "%_*", "x" * 10_240, "مرحبا 🙂"):
         window.filter_bar.search.setText(hostile)
         qtbot.keyClick(window.filter_bar.search, Qt.Key.Key_Return)
-        assert _rows(window) == []
+        assert queue_rows(window) == []
     window.filter_bar.clear()
-    assert len(_rows(window)) > 1
+    assert len(queue_rows(window)) > 1
 
 
 def test_default_sort_is_priority_and_every_column_sorts(qtbot, window):
     weights = PriorityWeights()
     now = window.workstation.clock.now()
-    scores = [priority_score(r.priority_key, now, weights) for r in _rows(window)]
+    scores = [priority_score(r.priority_key, now, weights) for r in queue_rows(window)]
     assert scores == sorted(scores, reverse=True)
     header = window.queue_view.horizontalHeader()
     model = window.queue_model
     sla_column = model.SLA_COLUMN
     header.setSortIndicator(sla_column, Qt.SortOrder.AscendingOrder)
-    dues = [r.due_at for r in _rows(window)]
+    dues = [r.due_at for r in queue_rows(window)]
     assert dues == sorted(dues)
     header.setSortIndicator(sla_column, Qt.SortOrder.DescendingOrder)
-    assert [r.due_at for r in _rows(window)] == sorted(dues, reverse=True)
+    assert [r.due_at for r in queue_rows(window)] == sorted(dues, reverse=True)
     for column in range(model.columnCount()):
         header.setSortIndicator(column, Qt.SortOrder.AscendingOrder)
-        assert len(_rows(window)) == len(dues)
+        assert len(queue_rows(window)) == len(dues)
 
 
 def test_priority_tooltip_explains_the_score(window):
@@ -105,6 +96,7 @@ def test_priority_tooltip_explains_the_score(window):
 
 def test_sla_tick_repaints_only_visible_rows(qtbot, window, clock):
     window.resize(1400, 420)  # fewer rows fit than the queue holds
+    # Polled: the new size arrives as a window-system event, and no signal says so.
     qtbot.waitUntil(lambda: window.queue_view.rowAt(
         window.queue_view.viewport().height() - 1) not in (-1,), timeout=5000)
     model = window.queue_model
@@ -135,8 +127,9 @@ def test_column_layout_is_remembered(qtbot, workstation, renderer):
 def test_get_next_leases_opens_and_shows_the_lease(qtbot, window, workstation):
     window.queue_view.setFocus()
     qtbot.keyClick(window.queue_view, Qt.Key.Key_N)
-    qtbot.waitUntil(lambda: window.lease is not None, timeout=15_000)
-    _idle(qtbot, window)
+    # Get next asks the backend, in the background.
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)
+    assert window.lease is not None
     lease = window.lease
     assert window.current_case_id() == lease.case_id
     assert window.panel.policy_box.hasFocus()
@@ -145,7 +138,7 @@ def test_get_next_leases_opens_and_shows_the_lease(qtbot, window, workstation):
     assert case.status == "leased" and case.lease_holder_id == workstation.reviewer_id
     # The replica shows it as mine.
     window.filter_bar.mine.setChecked(True)
-    assert [r.id for r in _rows(window)] == [lease.case_id]
+    assert [r.id for r in queue_rows(window)] == [lease.case_id]
 
 
 def test_n_types_in_the_rationale_instead_of_getting_a_case(qtbot, window):
@@ -159,14 +152,15 @@ def test_n_types_in_the_rationale_instead_of_getting_a_case(qtbot, window):
 def test_skip_releases_the_lease_with_a_reason(qtbot, window, workstation, monkeypatch):
     window.queue_view.setFocus()
     qtbot.keyClick(window.queue_view, Qt.Key.Key_N)
-    qtbot.waitUntil(lambda: window.lease is not None, timeout=15_000)
-    _idle(qtbot, window)
+    # Get next asks the backend, in the background.
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)
+    assert window.lease is not None
     case_id = window.lease.case_id
     monkeypatch.setattr(QInputDialog, "getItem",
                         lambda *args, **kwargs: ("Conflict of interest", True))
     window.queue_view.setFocus()
     qtbot.keyClick(window.queue_view, Qt.Key.Key_S)
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)
     assert window.lease is None
     assert workstation.case(case_id).status == "new"
     with workstation.backend.sessions() as session:
@@ -185,13 +179,13 @@ def test_handoff_note_is_saved_marked_in_the_queue_and_searchable(qtbot, window,
     assert "Waiting on Legal" in window.panel.notes_label.text()
     row = window.queue_model.row_of(case_id)
     assert window.queue_model.index(row, 2).data().startswith("✎ ")
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)
     with workstation.backend.sessions() as session:
         assert session.scalar(select(Note.body).where(Note.case_id == case_id)) == \
             "Waiting on Legal, don't action"
     window.filter_bar.search.setText("legal don't")
     qtbot.keyClick(window.filter_bar.search, Qt.Key.Key_Return)
-    assert case_id in [r.id for r in _rows(window)]
+    assert case_id in [r.id for r in queue_rows(window)]
 
 
 def test_deciding_a_case_someone_else_holds_is_refused(qtbot, window, workstation, clock):

@@ -20,8 +20,14 @@ from reviewer.reports.analytics import Bucket
 from reviewer.reports.desk import ReportsDesk
 from reviewer.store.database import Database, sqlite_url
 from reviewer.store.models import AuditLogEntry, OutboxEntry
-from tests.unit.qa.test_qa_report_tables import FLEISS_KAPPA, add_calibrations_and_golden
-from tests.unit.reports.test_reports import NOW, add_qa_reviews, build_known_dataset
+from tests.helpers.datasets import (
+    FLEISS_KAPPA,
+    NOW,
+    add_calibrations_and_golden,
+    add_qa_reviews,
+    build_known_dataset,
+)
+from tests.helpers.gui import wait_active, wait_until_idle
 from ui.reports.reports_view import TABS, ReportsWindow
 from ui.widgets.tasks import TaskRunner
 
@@ -52,7 +58,7 @@ def _open_reports(qtbot, database, bucket: Bucket = Bucket.DAY):  # type: ignore
     _refreshed(qtbot, window, lambda: window.set_filter(date(2026, 11, 9), date(2026, 11, 16),
                                                         bucket=bucket))
     yield window
-    tasks.wait_for_done(10_000)
+    wait_until_idle(qtbot, tasks)
 
 
 @pytest.fixture
@@ -61,15 +67,16 @@ def reports(qtbot, database):
 
 
 def _settle(qtbot, window: ReportsWindow) -> None:
-    qtbot.waitUntil(lambda: window.report is not None and window.tasks.active == 0,
-                    timeout=10_000)
+    """The report the window asked for is made (in the background) and shown."""
+    wait_until_idle(qtbot, window.tasks)
+    assert window.report is not None
 
 
 def _refreshed(qtbot, window: ReportsWindow, change) -> None:  # type: ignore[no-untyped-def]
     before = window.report
     change()
-    qtbot.waitUntil(lambda: window.report is not before and window.tasks.active == 0,
-                    timeout=10_000)
+    wait_until_idle(qtbot, window.tasks)
+    assert window.report is not before
 
 
 def bars(chart: QChart) -> dict[str, dict[str, float]]:
@@ -217,7 +224,7 @@ def _has_colour(image, colour: QColor) -> bool:  # type: ignore[no-untyped-def]
 
 def test_keyboard_reaches_tabs_and_refresh(qtbot, reports):
     reports.activateWindow()
-    qtbot.waitUntil(reports.isActiveWindow, timeout=5_000)
+    wait_active(qtbot, reports)
     reports.tabs.setFocus()
     qtbot.keyClick(reports.tabs, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
     assert reports.tabs.tabText(reports.tabs.currentIndex()) == "Volume"
@@ -230,8 +237,8 @@ def test_the_main_window_opens_the_reports_with_its_shortcut(qtbot, window):
     action.trigger()
     reports = window.reports_window
     assert reports is not None and reports.isVisible()
-    qtbot.waitUntil(lambda: reports.report is not None and window.tasks.active == 0,
-                    timeout=10_000)
+    wait_until_idle(qtbot, window.tasks)
+    assert reports.report is not None
     # The demo's cases are in the replica: the queues chart has a bar for each demo queue.
     assert len(bars(reports.charts["sla_by_queue"])["Within SLA %"]) >= 5
     action.trigger()

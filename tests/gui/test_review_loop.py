@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 from PIL import Image, ImageChops, ImageStat
-from PySide6.QtCore import QBuffer, QIODevice, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
 from reviewer.media.render import RenditionSettings
 from reviewer.queue.case_queue import QueueFilter, case_ids
 from reviewer.store.models import Case, Decision, OutboxEntry
-from tests.gui.conftest import make_window
+from tests.helpers.gui import (
+    make_window,
+    select_case_with_media,
+    to_pil,
+    wait_until_idle,
+)
 
 
 def _open_ids(workstation):
     with workstation.replica.sessions() as session:
         return case_ids(session, QueueFilter())
-
-
-def _to_pil(image: QImage) -> Image.Image:
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    import io
-
-    return Image.open(io.BytesIO(bytes(buffer.data()))).convert("L")
 
 
 def _edge_energy(image: Image.Image) -> float:
@@ -33,23 +28,11 @@ def _edge_energy(image: Image.Image) -> float:
     return ImageStat.Stat(ImageChops.difference(image, shifted)).mean[0]
 
 
-def _wait_for_media(qtbot, window):
-    qtbot.waitUntil(lambda: window.viewer.canvas.image is not None, timeout=10_000)
-
-
-def _select_case_with_media(qtbot, window) -> int:
-    for row in range(window.queue_model.rowCount()):
-        case = window.workstation.case(window.queue_model.case_id(row))
-        if case.media_count:
-            window.select_row(row)
-            return row
-    raise AssertionError("the demo has no case with media")
-
-
 def test_queue_lists_every_open_case(qtbot, window, workstation):
     ids = _open_ids(workstation)
     assert window.queue_model.rowCount() == len(ids) > 0
-    qtbot.waitUntil(lambda: window.queue_heading.text() == f"Cases: {len(ids)}", timeout=5000)
+    wait_until_idle(qtbot, window.tasks)  # the count is a background task
+    assert window.queue_heading.text() == f"Cases: {len(ids)}"
 
 
 def test_queue_model_passes_qt_model_tester(window, qtmodeltester):
@@ -58,15 +41,15 @@ def test_queue_model_passes_qt_model_tester(window, qtmodeltester):
 
 def test_selecting_a_case_shows_its_text_and_blurred_media(qtbot, window, workstation,
                                                          renderer):
-    _select_case_with_media(qtbot, window)
-    case = workstation.case(window.current_case_id())
-    assert case.external_ref in window.viewer.title.text()
-    assert case.reported_text in window.viewer.details.text()
-    _wait_for_media(qtbot, window)
+    with qtbot.waitSignal(window.viewer.media_shown, timeout=10_000):
+        select_case_with_media(window)
+        case = workstation.case(window.current_case_id())
+        assert case.external_ref in window.viewer.title.text()
+        assert case.reported_text in window.viewer.details.text()
 
     item = case.media[0]
     data = workstation.media_bytes(item.content_hash)
-    shown = _to_pil(window.viewer.canvas.grab().toImage())
+    shown = to_pil(window.viewer.canvas.grab().toImage())
     view = (shown.width, shown.height)
     sharp = renderer.sharp(data, item.content_hash, view, RenditionSettings()).convert("L")
     blurred = renderer.blurred(data, item.content_hash, view, RenditionSettings())
@@ -77,11 +60,12 @@ def test_selecting_a_case_shows_its_text_and_blurred_media(qtbot, window, workst
 
 
 def test_new_item_is_never_painted_sharp_first(qtbot, window):
-    _select_case_with_media(qtbot, window)
-    # Before the blurred rendition is ready, the canvas holds no image at all.
-    assert window.viewer.canvas.image is None
-    assert "blurred" in window.viewer.canvas.message
-    _wait_for_media(qtbot, window)
+    with qtbot.waitSignal(window.viewer.media_shown, timeout=10_000):
+        select_case_with_media(window)
+        # Before the blurred rendition is ready, the canvas holds no image at all.
+        assert window.viewer.canvas.image is None
+        assert "blurred" in window.viewer.canvas.message
+    assert window.viewer.canvas.image is not None
 
 
 def _decide_by_keyboard(qtbot, window, rationale="Clear match with the policy wording."):
@@ -115,7 +99,7 @@ def test_deciding_by_keyboard_records_the_decision_and_the_case_leaves(qtbot, wi
     # The next case is selected, ready for the next decision.
     assert window.current_case_id() not in (None, case_id)
     # And the decision reaches the backend by the background sync.
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=10_000)
+    wait_until_idle(qtbot, window.tasks)
     with workstation.backend.sessions() as session:
         assert session.get(Decision, decision.id) is not None
 
@@ -129,8 +113,7 @@ def test_five_cases_decided_by_keyboard_survive_a_restart(qtbot, workstation, re
     for _ in range(5):
         decided.append(window.current_case_id())
         _decide_by_keyboard(qtbot, window)
-    window.tasks.wait_for_done(10_000)
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=10_000)
+    wait_until_idle(qtbot, window.tasks)
     window.close()
     workstation.close()
 
@@ -149,8 +132,7 @@ def test_five_cases_decided_by_keyboard_survive_a_restart(qtbot, workstation, re
         with reopened.backend.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Decision)
                                   .where(Decision.case_id.in_(decided))) == 5
-        again.tasks.wait_for_done(10_000)
-        qtbot.waitUntil(lambda: again.tasks.active == 0, timeout=10_000)
+        wait_until_idle(qtbot, again.tasks)
     finally:
         reopened.close()
 
@@ -191,6 +173,6 @@ def test_case_status_in_backend_after_sync_matches(qtbot, window, workstation):
     window.select_row(0)
     case_id = window.current_case_id()
     _decide_by_keyboard(qtbot, window)
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=10_000)
+    wait_until_idle(qtbot, window.tasks)
     with workstation.backend.sessions() as session:
         assert session.get(Case, case_id).status == "decided"

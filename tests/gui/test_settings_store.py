@@ -12,7 +12,7 @@ from reviewer.settings import (
     WELLNESS_SHARE_WITH_LEAD,
     WINDOW_GEOMETRY,
 )
-from tests.gui.conftest import make_window
+from tests.helpers.gui import make_window
 from ui.security.sign_in import remembered_backend
 from ui.widgets.settings_store import read_setting, write_setting
 

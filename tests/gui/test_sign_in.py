@@ -24,6 +24,7 @@ from reviewer.security.secrets import (
 )
 from reviewer.settings import BACKEND_ADDRESS, BACKEND_USERNAME
 from reviewer.store.database import DataPaths
+from tests.helpers.gui import wait_until_idle
 from tests.helpers.keyrings import without_keyring
 from tests.helpers.pg_workstations import create_login, drop_logins, seed_backend
 from tests.helpers.postgres import TEMPLATE, pg_url, postgres_server
@@ -208,7 +209,8 @@ def sign_in(qtbot, dialog: SignInDialog, address: str, username: str, password: 
         lambda busy: busy_seen.append((busy, dialog.sign_in_button.isEnabled(),
                                        dialog.busy.isVisible())))
     qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.checking, timeout=30_000)
+    wait_until_idle(qtbot, dialog.tasks, timeout=30_000)  # the service was asked
+    assert not dialog.checking
     # While the service was asked, the window stayed responsive with a busy indicator and
     # no second submission was possible.
     assert busy_seen and busy_seen[0] == (True, False, True), dialog.error.text()
@@ -267,7 +269,9 @@ def test_the_password_check_leaves_no_session_behind(
         qtbot, settings, data_dir, address, reviewer_role, team_backend, no_keyring):
     dialog = make_dialog(qtbot, settings, data_dir)
     sign_in(qtbot, dialog, address, reviewer_role, PASSWORD)
-    assert dialog.signed_in is not None
+    signed_in = dialog.signed_in
+    assert signed_in is not None and (signed_in.username, signed_in.offline) == (
+        reviewer_role, False)
     # The service checked the password and started a session, which the dialog ended at
     # once: the workstation signs in for itself, with its own client id.
     assert service_sessions(team_backend, reviewer_role) == (1, 0)
@@ -290,8 +294,9 @@ def test_a_wrong_password_keeps_the_dialog_open_with_the_reason(
     # The second try, with the right name and password, goes through.
     dialog.user_edit.setText(reviewer_role)
     dialog.password_edit.setText(PASSWORD)
-    qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=30_000)
+    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
+        qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Accepted
 
 
 def test_form_problems_are_shown_next_to_the_form_before_anything_is_sent(
@@ -582,7 +587,8 @@ def test_without_a_keyring_a_replica_that_will_not_open_offers_signing_in_again(
 
 
 def _answer_modal(qtbot, kind, action) -> list:
-    """Act on the next modal dialog of type ``kind`` once it is shown."""
+    """Act on the next modal dialog of type ``kind`` once it is shown (polled: no signal
+    says that a modal dialog opened)."""
     seen: list = []
 
     def poll() -> None:
@@ -755,12 +761,13 @@ def test_a_password_the_backend_later_refuses_leads_back_to_sign_in(
 
         _answer_modal(qtbot, QMessageBox, sign_in_again)
         window.start_sync()
+        # Polled: the session notices the refusal on its own timer, which has no signal.
         qtbot.waitUntil(lambda: session.next_step == SIGN_IN_AGAIN, timeout=30_000)
         assert "refused the sign-in: wrong user name or password" in asked[0]
         assert "an old password" not in asked[0]
         assert not window.isVisible()
         assert "sign in again" in session.message
-        tasks.wait_for_done(10_000)
+        wait_until_idle(qtbot, tasks)
     finally:
         workstation.close()
 

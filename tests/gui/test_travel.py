@@ -5,12 +5,8 @@ from __future__ import annotations
 import uuid
 
 from reviewer.sync.service_client import ServiceLink
-from tests.gui.test_queue_view import _rows
+from tests.helpers.gui import queue_rows, wait_until_idle
 from ui.sync.travel_dialog import TravelDialog
-
-
-def _idle(qtbot, window):
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=15_000)
 
 
 def test_prepare_for_travel_leases_and_downloads_the_cases(qtbot, window, workstation):
@@ -23,16 +19,15 @@ def test_prepare_for_travel_leases_and_downloads_the_cases(qtbot, window, workst
     dialog.queue_box.setCurrentIndex(dialog.queue_box.findText(name))
     dialog.count_box.setValue(2)
     dialog.estimate()
-    qtbot.waitUntil(lambda: "2 of" in dialog.estimate_label.text()
-                    and name in dialog.estimate_label.text(), timeout=10_000)
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)
+    assert "2 of" in dialog.estimate_label.text() and name in dialog.estimate_label.text()
     assert dialog.queue_box.findText("Child safety") == -1  # never offline
     dialog.start()
-    qtbot.waitUntil(lambda: dialog.report is not None, timeout=15_000)
-    assert dialog.report.leased == 2
-    _idle(qtbot, window)
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)
+    assert dialog.report is not None and dialog.report.leased == 2
     window.refresh_queue()
     window.filter_bar.mine.setChecked(True)
-    rows = _rows(window)
+    rows = queue_rows(window)
     assert len(rows) == 2 and all(r.queue_name == name for r in rows)
 
 
@@ -44,7 +39,7 @@ def test_status_bar_says_offline_and_when_it_retries(qtbot, window, workstation)
                                            client_id=workstation.client_id)
     try:
         window.start_sync()
-        _idle(qtbot, window)
+        wait_until_idle(qtbot, window.tasks, timeout=15_000)
         text = window.sync_label.text()
         assert text.startswith("Offline"), text
         assert "retrying in" in text
@@ -70,6 +65,7 @@ def test_a_kit_of_child_safety_cases_is_refused_in_the_dialog(qtbot, window, wor
     dialog.queue_box.addItem(child_safety.name, str(child_safety.id))
     dialog.queue_box.setCurrentIndex(dialog.queue_box.count() - 1)
     dialog.start()
-    qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
+    wait_until_idle(qtbot, window.tasks, timeout=15_000)
+    assert dialog.error.isVisible()
     assert "never taken offline" in dialog.error.text()
     assert dialog.report is None

@@ -14,9 +14,8 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
 
@@ -27,6 +26,7 @@ from reviewer.media.render import Renderer, RenditionCache, RenditionSettings
 from reviewer.media.video import VideoLimits, VideoReader, sharp_picture
 from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.wellness.exposure import ExposureLedger
+from tests.helpers.gui import energy, grab, show_active, wait_until_idle
 from ui.viewer.media_viewer import MediaViewer
 from ui.widgets.tasks import TaskRunner
 
@@ -45,24 +45,6 @@ def second_video() -> bytes:
     return make_demo_video(random.Random(4), SIZE, 2.0, 10, checker=4, audio=False)
 
 
-def grab(viewer: MediaViewer) -> Image.Image:
-    image = viewer.canvas.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
-    data = bytes(image.constBits())
-    return Image.frombuffer("L", (image.width(), image.height()), data, "raw", "L",
-                            image.bytesPerLine(), 1)
-
-
-def energy(picture: Image.Image) -> float:
-    """Mean absolute difference between neighbouring pixels: high for sharp detail."""
-    grey = picture.convert("L")
-    width, height = grey.size
-    across = ImageChops.difference(grey.crop((0, 0, width - 1, height)),
-                                   grey.crop((1, 0, width, height)))
-    down = ImageChops.difference(grey.crop((0, 0, width, height - 1)),
-                                 grey.crop((0, 1, width, height)))
-    return (ImageStat.Stat(across).mean[0] + ImageStat.Stat(down).mean[0]) / 2
-
-
 @dataclass
 class Rig:
     viewer: MediaViewer
@@ -72,6 +54,7 @@ class Rig:
     tasks: TaskRunner
 
     def show(self, qtbot, *payloads: bytes, mime: str = "video/mp4") -> list[object]:
+        """Open a case of these media (not waiting: see `showing` and `wait_idle`)."""
         items = []
         for position, payload in enumerate(payloads):
             content_hash = hashlib.sha256(payload).hexdigest()
@@ -86,13 +69,20 @@ class Rig:
         self.viewer.show_case(case, items)
         return items
 
-    def wait_shown(self, qtbot) -> None:
-        qtbot.waitUntil(lambda: self.viewer.canvas.image is not None, timeout=10_000)
+    def showing(self, qtbot):  # type: ignore[no-untyped-def]
+        """For a ``with`` block that puts an item on screen: waits at the block's end until
+        its first frame is shown, blurred (`MediaViewer.media_shown`)."""
+        return qtbot.waitSignal(self.viewer.media_shown, timeout=10_000)
+
+    def wait_idle(self, qtbot) -> None:
+        """The renditions and the storyboard asked for so far are done (and shown)."""
+        wait_until_idle(qtbot, self.tasks)
 
     def wait_storyboard(self, qtbot) -> None:
+        self.wait_idle(qtbot)
         player = self.viewer.video
-        qtbot.waitUntil(lambda: len(player.storyboard_buttons()) == player.storyboard_count
-                        and player.info is not None, timeout=10_000)
+        assert len(player.storyboard_buttons()) == player.storyboard_count
+        assert player.info is not None
 
     def displayed_sharp_reference(self, payload: bytes, at_s: float) -> Image.Image:
         """The unblurred frame as the canvas would paint it, scaled to the same place."""
@@ -127,21 +117,17 @@ def rig(qtbot):
     layout.addWidget(viewer, 3)
     layout.addWidget(QPlainTextEdit(), 1)
     window.resize(900, 640)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    show_active(qtbot, window)
     rig = Rig(viewer, clock, ledger, media, tasks)
     rig.window = window
     yield rig
     viewer.video.pause()
-    tasks.wait_for_done(10_000)
-    qtbot.waitUntil(lambda: tasks.active == 0, timeout=10_000)
+    rig.wait_idle(qtbot)
 
 
 def test_first_frame_is_blurred_and_nothing_plays_or_sounds(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     player = rig.viewer.video
     assert player.isVisible()
     assert not player.playing and player.muted
@@ -166,35 +152,38 @@ def test_metadata_and_storyboard_positions(qtbot, rig, checker_video):
         assert abs(frame.frame_time_s - frame.position_s) <= 0.05 + 1e-6
         assert energy(frame.picture) < 3.0  # blurred like the main view
     player.set_storyboard_count(6)
-    qtbot.waitUntil(lambda: len(player.storyboard_buttons()) == 6
-                    and len(player.storyboard_frames) == 6, timeout=10_000)
+    rig.wait_idle(qtbot)
+    assert len(player.storyboard_buttons()) == 6 and len(player.storyboard_frames) == 6
 
 
 def test_storyboard_click_seeks_there(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     first = grab(rig.viewer)
     target = player.storyboard_frames[9]
     qtbot.mouseClick(player.storyboard_buttons()[9], Qt.MouseButton.LeftButton)
     assert player.position_s == pytest.approx(target.frame_time_s)
-    qtbot.waitUntil(lambda: grab(rig.viewer).tobytes() != first.tobytes(), timeout=10_000)
+    rig.wait_idle(qtbot)  # the frame there, rendered in the background
+    assert grab(rig.viewer).tobytes() != first.tobytes()
     assert player.time_label.text().startswith("0:02.")
     assert energy(grab(rig.viewer).crop(rig.image_box())) < 3.0
 
 
 def test_playback_stays_blurred_and_counts_nothing_unrevealed(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     rig.viewer.canvas.setFocus()
     qtbot.keyClick(rig.viewer.canvas, Qt.Key.Key_K)
     assert player.playing
+    # Polled, here and below: frames are shown by the player's own timer, with no signal.
     qtbot.waitUntil(lambda: player.frames_shown >= 5, timeout=10_000)
-    for _ in range(3):
-        qtbot.wait(60)
+    for _ in range(3):  # each of the next three frames shown is blurred too
+        shown = player.frames_shown
+        qtbot.waitUntil(lambda shown=shown: player.frames_shown > shown, timeout=10_000)
         assert energy(grab(rig.viewer).crop(rig.image_box())) < 3.0
     assert rig.viewer.canvas.sharp is None
     rig.clock.advance(2)
@@ -205,26 +194,30 @@ def test_playback_stays_blurred_and_counts_nothing_unrevealed(qtbot, rig, checke
 
 
 def test_revealed_playback_is_counted(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     player.play()
     rig.viewer.toggle_reveal()
-    qtbot.waitUntil(lambda: rig.viewer.canvas.sharp is not None, timeout=10_000)
+    rig.wait_idle(qtbot)  # the sharp rendition asked for by the reveal
+    assert rig.viewer.canvas.sharp is not None
     rig.clock.advance(2)
     rig.viewer.reblur()
     player.pause()
     rig.ledger.flush()
     assert rig.ledger.today().revealed_playback_s == pytest.approx(2.0)
-    qtbot.wait(100)  # frames still queued must not bring a sharp picture back
+    # Frames still on their way must not bring a sharp picture back: once the renditions
+    # and the playback worker have finished and delivered, none has.
+    rig.wait_idle(qtbot)
+    wait_until_idle(qtbot, player._stream_tasks)
     assert rig.viewer.canvas.sharp is None
 
 
 def test_muted_on_load_unmute_counts_and_resets_for_next_item(qtbot, rig, checker_video,
                                                                second_video):
-    rig.show(qtbot, checker_video, second_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video, second_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     rig.viewer.canvas.setFocus()
@@ -234,9 +227,9 @@ def test_muted_on_load_unmute_counts_and_resets_for_next_item(qtbot, rig, checke
     rig.clock.advance(3)
     rig.ledger.flush()
     assert rig.ledger.today().audio_on_s == pytest.approx(3.0)
-    rig.viewer.show_item(1)
-    assert player.muted and not player.playing
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.viewer.show_item(1)
+        assert player.muted and not player.playing
     rig.wait_storyboard(qtbot)
     player.play()
     rig.clock.advance(3)
@@ -246,8 +239,8 @@ def test_muted_on_load_unmute_counts_and_resets_for_next_item(qtbot, rig, checke
 
 
 def test_frame_step_and_speed_keys(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     rig.viewer.canvas.setFocus()
@@ -263,8 +256,8 @@ def test_frame_step_and_speed_keys(qtbot, rig, checker_video):
 
 
 def test_panic_pauses_and_covers_the_storyboard(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     player.play()
@@ -283,21 +276,21 @@ BAD_VIDEOS = make_bad_videos()
 @pytest.mark.parametrize("name", sorted(set(BAD_VIDEOS) - {"truncated_middle.mkv"}))
 def test_bad_video_gets_a_clear_message(qtbot, rig, name):
     rig.show(qtbot, BAD_VIDEOS[name])
-    qtbot.waitUntil(lambda: "could not be shown" in rig.viewer.canvas.message, timeout=10_000)
+    rig.wait_idle(qtbot)  # the rendition and the storyboard both failed
+    assert "could not be shown" in rig.viewer.canvas.message
     assert rig.viewer.canvas.image is None
     player = rig.viewer.video
-    qtbot.waitUntil(lambda: player.error is not None, timeout=10_000)
-    assert player.error in rig.viewer.canvas.message
+    assert player.error is not None and player.error in rig.viewer.canvas.message
     assert player.info_label.text() == f"This video cannot be played: {player.error}."
     player.play()
     assert not player.playing
 
 
 def test_video_cut_off_part_way_shows_its_start_blurred_but_does_not_play(qtbot, rig):
-    rig.show(qtbot, BAD_VIDEOS["truncated_middle.mkv"])
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, BAD_VIDEOS["truncated_middle.mkv"])
     player = rig.viewer.video
-    qtbot.waitUntil(lambda: player.error is not None, timeout=10_000)
+    rig.wait_idle(qtbot)  # the storyboard found where the video stops
     assert player.error.startswith("the file is cut short: the video stops at 0:01.")
     assert player.info_label.text().startswith("This video cannot be played: the file is "
                                                "cut short")
@@ -308,14 +301,14 @@ def test_video_cut_off_part_way_shows_its_start_blurred_but_does_not_play(qtbot,
 
 def test_images_still_show_without_the_player(qtbot, rig):
     picture = make_demo_image(random.Random(1), "shapes", (320, 240), "PNG")
-    rig.show(qtbot, picture, mime="image/png")
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, picture, mime="image/png")
     assert not rig.viewer.video.isVisible()
 
 
 def test_loop_range_from_keys(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     rig.viewer.canvas.setFocus()
@@ -328,6 +321,7 @@ def test_loop_range_from_keys(qtbot, rig, checker_video):
     player.seek(1.0)
     player.play()
     seen: list[float] = []
+    # Polled: the position moves with the player's timer, which has no signal.
     qtbot.waitUntil(lambda: seen.append(player.position_s) or (
         len(seen) > 1 and seen[-1] < seen[-2]), timeout=10_000)
     assert all(1.0 - 1e-6 <= position <= 1.5 + 0.1 for position in seen)
@@ -336,30 +330,31 @@ def test_loop_range_from_keys(qtbot, rig, checker_video):
 
 
 def test_new_blur_settings_apply_to_playback_and_storyboard(qtbot, rig, checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     player.play()
-    qtbot.waitUntil(lambda: player.frames_shown > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: player.frames_shown > 0, timeout=10_000)  # polled: no signal
     rig.viewer.apply_settings(rig.viewer.settings.with_changes(grayscale=False))
     assert player.playing
     assert player._stream is not None
     assert player._stream.settings == rig.viewer.rendition_settings
     assert not player._stream.settings.grayscale
     rig.wait_storyboard(qtbot)
-    qtbot.waitUntil(lambda: len(player.storyboard_frames) == 12
-                    and player.storyboard_frames[0].picture.mode == "RGB", timeout=10_000)
+    assert len(player.storyboard_frames) == 12
+    assert player.storyboard_frames[0].picture.mode == "RGB"
     player.pause()
 
 
 def test_sound_is_decoded_only_when_unmuted_and_a_missing_device_is_named(qtbot, rig,
                                                                           checker_video):
-    rig.show(qtbot, checker_video)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, checker_video)
     rig.wait_storyboard(qtbot)
     player = rig.viewer.video
     player.play()
+    # Polled, here and below: frames and sound go out on the player's timer, with no signal.
     qtbot.waitUntil(lambda: player.frames_shown >= 3, timeout=10_000)
     stream = player._stream
     assert stream is not None and stream.audio_spec is None  # muted: no sound decoded
@@ -389,6 +384,7 @@ def test_storyboard_is_re_rendered_for_a_new_size(qtbot, rig, checker_video):
     old_size = player.thumb_size
     old_frames = list(player.storyboard_frames)
     rig.window.resize(1800, 800)
+    # Polled: the storyboard follows a resize once it has settled (a timer, no signal).
     qtbot.waitUntil(lambda: player.thumb_size.width() > old_size.width() * 1.1
                     and len(player.storyboard_frames) == player.storyboard_count, timeout=10_000)
     rig.wait_storyboard(qtbot)
@@ -412,13 +408,12 @@ def test_a_video_that_exhausts_its_decoders_memory_is_named_and_the_app_goes_on(
     rig.viewer.video.limits = VideoLimits(memory_mb=16)
     big = make_demo_video(random.Random(9), (1920, 1080), 0.3, 10, audio=False)
     rig.show(qtbot, big)
-    qtbot.waitUntil(lambda: "could not be shown" in rig.viewer.canvas.message, timeout=10_000)
+    rig.wait_idle(qtbot)  # the rendition and the storyboard both ran out of memory
     assert "more than the 16 MB of memory allowed" in rig.viewer.canvas.message
     player = rig.viewer.video
-    qtbot.waitUntil(lambda: player.error is not None, timeout=10_000)
-    assert "16 MB of memory" in player.info_label.text()
+    assert player.error is not None and "16 MB of memory" in player.info_label.text()
     # Only the worker went: with the usual limits the same viewer shows the next video.
     rig.viewer.video.limits = VideoLimits()
-    rig.show(qtbot, big)
-    rig.wait_shown(qtbot)
+    with rig.showing(qtbot):
+        rig.show(qtbot, big)
     assert player.error is None

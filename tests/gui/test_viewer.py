@@ -8,6 +8,7 @@ the enforcement panel), with media from an in-memory dict and a clock the test m
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import random
 import types
@@ -15,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageSequence, ImageStat
 from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QImage, QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QPlainTextEdit, QWidget
@@ -26,6 +27,7 @@ from reviewer.media.render import Renderer, RenditionCache, RenditionSettings
 from reviewer.media.reveal import RevealMode
 from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.wellness.exposure import ExposureLedger
+from tests.helpers.gui import energy, grab, show_active, wait_until_idle
 from ui.viewer.media_viewer import (
     STATUS_BLURRED,
     STATUS_COVERED,
@@ -37,28 +39,7 @@ from ui.widgets.tasks import TaskRunner
 TAXONOMY = load_taxonomy()
 
 
-# --- measuring pixels ------------------------------------------------------------------------
-
-
-def grab(viewer: MediaViewer) -> Image.Image:
-    """What the canvas shows right now, in grey levels."""
-    image = viewer.canvas.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
-    data = bytes(image.constBits())
-    return Image.frombuffer("L", (image.width(), image.height()), data, "raw", "L",
-                            image.bytesPerLine(), 1)
-
-
-def energy(picture: Image.Image, box: tuple[int, int, int, int] | None = None) -> float:
-    """Mean absolute difference between neighbouring pixels: high for sharp detail."""
-    if box is not None:
-        picture = picture.crop(box)
-    grey = picture.convert("L")
-    width, height = grey.size
-    across = ImageChops.difference(grey.crop((0, 0, width - 1, height)),
-                                   grey.crop((1, 0, width, height)))
-    down = ImageChops.difference(grey.crop((0, 0, width, height - 1)),
-                                 grey.crop((0, 1, width, height)))
-    return (ImageStat.Stat(across).mean[0] + ImageStat.Stat(down).mean[0]) / 2
+# --- measuring pixels (tests/helpers/gui.py: grab, energy) -----------------------------------
 
 
 def disc_mask(size: tuple[int, int], centre: tuple[float, float], radius: float) -> Image.Image:
@@ -113,18 +94,21 @@ class Rig:
 
     def show(self, qtbot, *payloads: bytes, area: str = "hate_speech") -> None:
         case, items = self.case(*payloads, area=area)
-        self.viewer.show_case(case, items)
-        self.wait_blurred(qtbot)
+        with self.showing(qtbot):
+            self.viewer.show_case(case, items)
 
-    def wait_blurred(self, qtbot) -> None:
-        qtbot.waitUntil(lambda: self.viewer.canvas.image is not None, timeout=10_000)
+    def showing(self, qtbot):  # type: ignore[no-untyped-def]
+        """For a ``with`` block that puts an item on screen: waits at the block's end until
+        the item's blurred rendition is shown (`MediaViewer.media_shown`)."""
+        return qtbot.waitSignal(self.viewer.media_shown, timeout=10_000)
 
     def wait_idle(self, qtbot) -> None:
-        self.tasks.wait_for_done(10_000)
-        qtbot.waitUntil(lambda: self.tasks.active == 0, timeout=10_000)
+        wait_until_idle(qtbot, self.tasks)
 
     def wait_sharp(self, qtbot) -> None:
-        qtbot.waitUntil(lambda: self.viewer.canvas.sharp is not None, timeout=10_000)
+        """The sharp rendition's task has finished and put its pixels on the canvas."""
+        self.wait_idle(qtbot)
+        assert self.viewer.canvas.sharp is not None
 
     def view_size(self) -> tuple[int, int]:
         return self.viewer.canvas.width(), self.viewer.canvas.height()
@@ -168,10 +152,7 @@ def make_rig(qtbot):
         layout.addWidget(viewer, 3)
         layout.addWidget(rationale, 1)
         window.resize(900, 560)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+        show_active(qtbot, window)
         rig = Rig(viewer, window, rationale, clock, ledger, renderer, cache, media, calls,
                   tasks)
         built.append(rig)
@@ -216,11 +197,11 @@ def assert_sharp(rig: Rig, payload: bytes) -> None:
 def test_first_frame_of_a_new_item_is_blurred(qtbot, rig):
     payload = rig.pattern()
     case, items = rig.case(payload)
-    rig.viewer.show_case(case, items)
-    # Until the blurred rendition is ready the canvas holds no picture of the item at all.
-    assert rig.viewer.canvas.image is None and rig.viewer.canvas.sharp is None
-    assert energy(grab(rig.viewer), (0, 0, 200, 100)) == 0.0  # a plain card
-    rig.wait_blurred(qtbot)
+    with rig.showing(qtbot):
+        rig.viewer.show_case(case, items)
+        # Until the blurred rendition is ready the canvas holds no picture of the item.
+        assert rig.viewer.canvas.image is None and rig.viewer.canvas.sharp is None
+        assert energy(grab(rig.viewer), (0, 0, 200, 100)) == 0.0  # a plain card
     assert energy(sharp_reference(rig, payload)) > 60  # the file itself is very sharp
     assert_blurred(rig, payload)
     assert rig.viewer.status.text() == STATUS_BLURRED
@@ -278,6 +259,7 @@ def test_lens_reveals_only_a_circle_around_the_pointer(qtbot, rig):
     qtbot.keyClick(canvas, Qt.Key.Key_L)
     point = QPoint(canvas.width() // 3, canvas.height() // 3)
     qtbot.mouseMove(canvas, point)
+    # Polled: the move arrives as a window-system event, and the canvas has no signal for it.
     qtbot.waitUntil(lambda: canvas.pointer is not None, timeout=2_000)
     rig.wait_sharp(qtbot)
     shown = grab(rig.viewer)
@@ -293,7 +275,7 @@ def test_lens_reveals_only_a_circle_around_the_pointer(qtbot, rig):
     assert rig.viewer.status.text().startswith("Lens — re-blurs in 10 s")
     # The lens follows the pointer.
     qtbot.mouseMove(canvas, QPoint(canvas.width() * 2 // 3, canvas.height() * 2 // 3))
-    qtbot.waitUntil(lambda: canvas.pointer.x() > centre[0] + 10, timeout=2_000)
+    qtbot.waitUntil(lambda: canvas.pointer.x() > centre[0] + 10, timeout=2_000)  # as above
     moved = grab(rig.viewer)
     assert masked_energy(moved, disc_mask(moved.size, centre, radius * 0.5)) < 0.1 * sharp
     qtbot.keyClick(canvas, Qt.Key.Key_L)
@@ -316,6 +298,7 @@ def test_reveal_ends_after_the_timeout_by_the_clock(qtbot, rig):
     assert_sharp(rig, payload)
     rig.clock.advance(0.1)
     # The viewer's own timer notices within a tick (50 ms), with no call from the test.
+    # Polled: the re-blur has no signal of its own.
     qtbot.waitUntil(lambda: rig.viewer.canvas.sharp is None, timeout=1_000)
     assert_blurred(rig, payload)
     assert rig.viewer.status.text() == STATUS_BLURRED
@@ -327,10 +310,10 @@ def test_changing_item_reblurs_and_the_next_item_starts_blurred(qtbot, rig):
     rig.show(qtbot, first, second)
     rig.viewer.toggle_reveal()
     rig.wait_sharp(qtbot)
-    rig.viewer.show_item(1)
-    assert rig.viewer.canvas.sharp is None and rig.viewer.reveal_mode is None
-    assert energy(grab(rig.viewer)) < 1.0  # nothing of either item: a plain card
-    rig.wait_blurred(qtbot)
+    with rig.showing(qtbot):
+        rig.viewer.show_item(1)
+        assert rig.viewer.canvas.sharp is None and rig.viewer.reveal_mode is None
+        assert energy(grab(rig.viewer)) < 1.0  # nothing of either item: a plain card
     assert_blurred(rig, second)
     assert [b.isChecked() for b in rig.viewer.thumbnails()] == [False, True]
 
@@ -362,8 +345,8 @@ def test_minimising_reblurs(qtbot, rig):
 def test_esc_anywhere_covers_all_media_until_uncovered(qtbot, rig):
     payload = rig.pattern()
     rig.show(qtbot, payload, rig.pattern())
-    qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in rig.viewer.thumbnails()),
-                    timeout=10_000)
+    rig.wait_idle(qtbot)  # the thumbnails are rendered in the background
+    assert all(not b.icon().isNull() for b in rig.viewer.thumbnails())
     rig.viewer.toggle_reveal()
     rig.wait_sharp(qtbot)
     rig.rationale.setFocus()
@@ -422,7 +405,7 @@ def test_ledger_receives_each_reveal_with_its_fraction_and_duration(qtbot, rig):
 
     qtbot.keyClick(canvas, Qt.Key.Key_L)
     qtbot.mouseMove(canvas, rig.centre())
-    qtbot.waitUntil(lambda: canvas.pointer is not None, timeout=2_000)
+    qtbot.waitUntil(lambda: canvas.pointer is not None, timeout=2_000)  # no signal, as above
     rig.wait_sharp(qtbot)
     rig.clock.advance(2)
     qtbot.keyClick(canvas, Qt.Key.Key_L)
@@ -450,7 +433,7 @@ def test_lens_at_the_edge_counts_only_the_part_over_the_picture(qtbot, rig):
     qtbot.keyClick(canvas, Qt.Key.Key_L)
     corner = QPoint(1, 1)  # about a quarter of the circle is over the picture
     qtbot.mouseMove(canvas, corner)
-    qtbot.waitUntil(lambda: canvas.pointer is not None, timeout=2_000)
+    qtbot.waitUntil(lambda: canvas.pointer is not None, timeout=2_000)  # no signal, as above
     rig.wait_sharp(qtbot)
     size = rig.view_size()
     radius = 0.12 * min(size)
@@ -469,10 +452,10 @@ def test_item_change_and_panic_close_the_reveal_in_the_ledger(qtbot, rig):
     rig.viewer.toggle_reveal()
     rig.wait_sharp(qtbot)
     rig.clock.advance(1.5)
-    rig.viewer.show_item(1)
-    rig.clock.advance(4)
-    assert [event.duration_s for event in rig.ledger.reveal_events()] == [1.5]
-    rig.wait_blurred(qtbot)
+    with rig.showing(qtbot):
+        rig.viewer.show_item(1)
+        rig.clock.advance(4)
+        assert [event.duration_s for event in rig.ledger.reveal_events()] == [1.5]
     rig.viewer.toggle_reveal()
     rig.wait_sharp(qtbot)
     rig.clock.advance(0.5)
@@ -541,10 +524,11 @@ def test_blur_strength_and_greyscale_are_stored_per_user(qtbot, make_rig, tmp_pa
     rig.show(qtbot, payload)
     standard = energy(grab(rig.viewer))
     rig.viewer.blur_slider.setValue(6)
-    qtbot.waitUntil(lambda: energy(grab(rig.viewer)) < 0.8 * standard, timeout=10_000)
+    rig.wait_idle(qtbot)  # rendered again, in the background
+    assert energy(grab(rig.viewer)) < 0.8 * standard
     rig.viewer.grayscale_box.setChecked(False)
-    qtbot.waitUntil(lambda: rig.viewer.canvas.image.format() != QImage.Format.Format_Grayscale8,
-                    timeout=10_000)
+    rig.wait_idle(qtbot)
+    assert rig.viewer.canvas.image.format() != QImage.Format.Format_Grayscale8
     store.sync()
 
     again = make_rig(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
@@ -564,13 +548,13 @@ def test_broken_media_shows_a_clear_message_and_the_viewer_keeps_working(
     good = rig.pattern()
     case, items = rig.case(broken, good)
     rig.viewer.show_case(case, items)
-    message = f"This media could not be shown: {reason}."
-    qtbot.waitUntil(lambda: rig.viewer.canvas.message == message, timeout=10_000)
+    rig.wait_idle(qtbot)  # its rendition failed, in the background
+    assert rig.viewer.canvas.message == f"This media could not be shown: {reason}."
     assert rig.viewer.canvas.image is None
     rig.viewer.toggle_reveal()
     assert rig.viewer.reveal_mode is None and rig.sharp_calls == []
-    rig.viewer.show_item(1)
-    rig.wait_blurred(qtbot)
+    with rig.showing(qtbot):
+        rig.viewer.show_item(1)
     assert_blurred(rig, good)
 
 
@@ -578,7 +562,13 @@ def test_animated_gif_shows_its_first_frame_still_and_blurred(qtbot, rig):
     payload = make_animated_gif(random.Random(10), (320, 240), frames=6)
     rig.show(qtbot, payload)
     first = rig.viewer.canvas.image
-    qtbot.wait(200)
-    assert rig.viewer.canvas.image is first  # nothing plays
+    # Nothing plays: with every rendition done, and as long as the GIF takes to play all
+    # its frames (no signal would say a frame changed), the first frame is still the one.
+    rig.wait_idle(qtbot)
+    with Image.open(io.BytesIO(payload)) as gif:
+        loop_ms = sum(gif.info["duration"] for _frame in ImageSequence.Iterator(gif))
+    assert loop_ms >= 6 * 80
+    qtbot.wait(loop_ms)
+    assert rig.viewer.canvas.image is first
     expected = blurred_reference(rig, payload)
     assert (first.width(), first.height()) == expected.size

@@ -8,23 +8,19 @@ from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from reviewer.media.reveal import RevealMode
-from tests.gui.conftest import make_window
-from tests.gui.test_viewer import energy, grab
+from tests.helpers.gui import energy, grab, make_window, show_case_with_media, wait_until_idle
 
 
-def _show_case_with_media(qtbot, window):
-    for row in range(window.queue_model.rowCount()):
-        case = window.workstation.case(window.queue_model.case_id(row))
-        if case.media_count:
-            window.select_row(row)
-            break
-    qtbot.waitUntil(lambda: window.viewer.canvas.image is not None, timeout=10_000)
+def _wait_sharp(qtbot, window):
+    """The sharp rendition's task has finished and put its pixels on the canvas."""
+    wait_until_idle(qtbot, window.tasks)
+    assert window.viewer.canvas.sharp is not None
 
 
 def test_keys_and_panic_in_the_main_window(qtbot, workstation, renderer):
     window = make_window(qtbot, workstation, renderer)
     viewer = window.viewer
-    _show_case_with_media(qtbot, window)
+    show_case_with_media(qtbot, window)
     blurred = energy(grab(viewer))
 
     # Typing in the rationale box types, and reveals nothing.
@@ -38,7 +34,7 @@ def test_keys_and_panic_in_the_main_window(qtbot, workstation, renderer):
     viewer.canvas.setFocus()
     qtbot.keyPress(viewer.canvas, Qt.Key.Key_Space)
     assert viewer.reveal_mode is RevealMode.HOLD
-    qtbot.waitUntil(lambda: viewer.canvas.sharp is not None, timeout=10_000)
+    _wait_sharp(qtbot, window)
     assert energy(grab(viewer)) > blurred
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.queue_view.hasFocus()
@@ -47,7 +43,7 @@ def test_keys_and_panic_in_the_main_window(qtbot, workstation, renderer):
     # The window losing focus re-blurs a reveal.
     centre = QPoint(viewer.canvas.width() // 2, viewer.canvas.height() // 2)
     qtbot.mouseClick(viewer.canvas, Qt.MouseButton.LeftButton, pos=centre)
-    qtbot.waitUntil(lambda: viewer.canvas.sharp is not None, timeout=10_000)
+    _wait_sharp(qtbot, window)
     QApplication.sendEvent(window, QEvent(QEvent.Type.WindowDeactivate))
     assert viewer.canvas.sharp is None
     assert energy(grab(viewer)) == pytest.approx(blurred, abs=0.5)
@@ -61,5 +57,4 @@ def test_keys_and_panic_in_the_main_window(qtbot, workstation, renderer):
     assert all(button.icon().isNull() for button in viewer.thumbnails())
     qtbot.mouseClick(viewer.canvas, Qt.MouseButton.LeftButton, pos=centre)
     assert not viewer.covered and viewer.reveal_mode is None
-    window.tasks.wait_for_done(10_000)
-    qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=10_000)
+    wait_until_idle(qtbot, window.tasks)

@@ -9,22 +9,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 from sqlalchemy import select
 
+from reviewer.media.reveal import RevealMode
 from reviewer.store.models import OutboxEntry, WellnessState
 from reviewer.wellness.records import load_records
-from tests.gui.conftest import make_window
-from tests.gui.test_review_loop import _select_case_with_media, _to_pil, _wait_for_media
+from tests.helpers.gui import make_window, show_case_with_media, to_pil, wait_until_idle
 
 
 def _open_media(qtbot, window):
-    _select_case_with_media(qtbot, window)
-    _wait_for_media(qtbot, window)
+    show_case_with_media(qtbot, window)
     window.viewer.canvas.setFocus()
 
 
 def _reveal(qtbot, window):
-    """Reveal, and wait until the sharp pixels are really on screen (exposure starts then)."""
+    """Reveal, and wait until the sharp pixels are really on screen (exposure starts then):
+    the sharp rendition's task has finished and put them there."""
     window.viewer.toggle_reveal()
-    qtbot.waitUntil(lambda: window.viewer.canvas.sharp is not None, timeout=10_000)
+    wait_until_idle(qtbot, window.tasks)
+    assert window.viewer.canvas.sharp is not None
 
 
 def test_status_bar_shows_exposure_against_the_budget(qtbot, window, clock):
@@ -53,18 +54,18 @@ def test_over_budget_reveal_needs_a_reason(qtbot, window, clock, monkeypatch):
     monkeypatch.setattr(QInputDialog, "getText",
                         lambda *a, **k: ("Legal needs the exact wording", True))
     window.viewer.toggle_reveal()
-    assert window.viewer.reveal_mode is not None
+    assert window.viewer.reveal_mode is RevealMode.TOGGLE
     confirmations = window.wellness.ledger.over_budget_confirmations()
     assert confirmations[-1].reason == "Legal needs the exact wording"
 
 
 def test_idle_for_a_minute_covers_every_media_area(qtbot, window, clock):
     _open_media(qtbot, window)
-    before = _to_pil(window.viewer.canvas.grab().toImage())
+    before = to_pil(window.viewer.canvas.grab().toImage())
     clock.advance(61)
     window.wellness.tick()
     assert window.viewer.covered
-    covered = _to_pil(window.viewer.canvas.grab().toImage())
+    covered = to_pil(window.viewer.canvas.grab().toImage())
     # Pixels, not flags: the canvas is a plain cover now, with none of the image's detail.
     assert ImageStat.Stat(covered).stddev[0] < ImageStat.Stat(before).stddev[0] / 3
     assert all(button.icon().isNull() for button in window.viewer.thumbnails())

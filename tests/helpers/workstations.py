@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from reviewer.clock import Clock, ManualClock
 from reviewer.demo.seed import seed_demo
@@ -32,6 +35,20 @@ def demo_workstation(tmp_path: Path, clock: ManualClock, *, cases: int = 40,
               cases=cases, with_media=with_media)
     workstation.synchronise()
     return workstation
+
+
+def marked_demo(node: pytest.Item | pytest.Collector, **defaults: Any) -> dict[str, Any]:
+    """The `demo_workstation` options a test asks for with ``@pytest.mark.demo(cases=...,
+    with_media=..., seed=..., secrets=...)`` (on the test, its class or its module, the
+    closest one winning), over a suite's ``defaults``; a test marked ``with_media`` gets
+    media unless its `demo` marker says otherwise."""
+    options = dict(defaults)
+    if node.get_closest_marker("with_media") is not None:
+        options["with_media"] = True
+    marker = node.get_closest_marker("demo")
+    if marker is not None:
+        options.update(marker.kwargs)
+    return options
 
 
 class Desk:

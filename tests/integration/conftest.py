@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from reviewer.clock import ManualClock
+from tests.helpers.fixtures import clock
 from tests.helpers.postgres import pg_empty_url, pg_url, postgres_server
 
-__all__ = ["pg_empty_url", "pg_url", "postgres_server"]
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
+__all__ = ["clock", "pg_empty_url", "pg_url", "postgres_server"]

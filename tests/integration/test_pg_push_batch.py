@@ -15,7 +15,7 @@ from tests.helpers.pg_workstations import (
     open_workstation,
     seed_backend,
 )
-from tests.unit.sync.test_sync_batch import (
+from tests.helpers.push_batches import (
     check_constraint_failure_falls_back,
     check_mixed_batch,
     check_two_decisions_on_one_case,

@@ -8,10 +8,14 @@ from sqlalchemy import text
 
 from reviewer.reports.analytics import Bucket, ReportFilter, build_report, volume
 from reviewer.store.database import Database
-from tests.unit.reports.test_reports import (
+from tests.helpers.datasets import (
+    FLEISS_KAPPA,
+    KRIPPENDORFF_ALPHA,
     NOW,
     SINCE,
     UNTIL,
+    add_calibrations_and_golden,
+    add_qa_reviews,
     assert_known_figures,
     build_known_dataset,
 )
@@ -66,13 +70,6 @@ def test_reviewer_admin_report_reads_a_postgresql_backend(pg_url, tmp_path, caps
 def test_calibration_and_golden_tables_on_postgresql(pg_url):
     """Fleiss (1971)'s table stored as a calibration session on PostgreSQL, and golden
     answers: the same figures as on SQLite (tests/unit/qa/test_qa_report_tables.py)."""
-    from tests.unit.qa.test_qa_report_tables import (
-        FLEISS_KAPPA,
-        KRIPPENDORFF_ALPHA,
-        add_calibrations_and_golden,
-    )
-    from tests.unit.reports.test_reports import add_qa_reviews
-
     database = Database.open(pg_url)
     try:
         build_known_dataset(database.sessions)

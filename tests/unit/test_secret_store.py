@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import func, select
 
 from reviewer.cli import main
-from reviewer.clock import ManualClock
 from reviewer.secret_store import MemorySecretStore, SecretStoreUnavailable
 from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import Database, is_plain_sqlite, sqlite_url
@@ -17,11 +16,6 @@ from reviewer.store.replica import ReplicaUnreadable, check_key
 from reviewer.workstation import Workstation
 
 KEYRING = DatabaseKeys(KeyringSecretStore())
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
 
 
 def test_secrets_are_kept_changed_and_forgotten():

@@ -5,23 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from reviewer.clock import ManualClock
 from reviewer.queue.case_queue import OPEN_STATUSES, QueueFilter
 from reviewer.queue.notes import NoteRejected
 from reviewer.store.models import Case
-from tests.helpers.workstations import demo_workstation
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def test_a_note_is_kept_with_its_author_and_waits_to_be_sent(workstation, clock):

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.bulk import seed_replica_cases
 from reviewer.demo.seed import (
     DEMO_NAMESPACE,
@@ -35,14 +34,10 @@ from reviewer.store.database import Database, sqlite_url
 from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, Note
 from reviewer.workstation import Workstation
+from tests.helpers.fixtures import START
 
-NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+NOW = START  # where the clock fixture starts
 SEED = 11
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
 
 
 def _replica(path: Path) -> Database:

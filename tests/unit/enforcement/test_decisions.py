@@ -7,24 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import event, func, select
 
-from reviewer.clock import ManualClock
 from reviewer.enforcement.decisions import DecisionDraft, DecisionRejected, record_decision
 from reviewer.queue.case_queue import QueueFilter, case_ids
 from reviewer.store.models import Case, Decision, OutboxEntry
 from reviewer.vocabulary import CaseStatus
-from tests.helpers.workstations import demo_workstation
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def _open_case(workstation, surface: str | None = None) -> Case:

@@ -5,30 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import DecisionDraft, DecisionRejected, WithdrawRefused
 from reviewer.store.database import sqlite_url
 from reviewer.store.models import Case, Escalation
 from reviewer.vocabulary import CaseStatus
 from reviewer.workstation import Workstation
-from tests.helpers.workstations import demo_workstation
 
 RATIONALE = "Read in full: the post sells counterfeit tickets with a payment link."
 SEVERE = ("The account posts the same phishing link in every group it joins, three earlier "
           "removals.")
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def _new_case(workstation, *actions: str):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
 from reviewer.enforcement.escalation import (
@@ -20,22 +19,10 @@ from reviewer.queue.leases import LeaseError, lease_case
 from reviewer.queue.notes import add_note
 from reviewer.store.models import AuditLogEntry, Case, Escalation, OutboxEntry, Queue
 from reviewer.vocabulary import CaseStatus, EscalationTeam
-from tests.helpers.workstations import Desk, demo_workstation
+from tests.helpers.workstations import Desk
 
 LUCIA, JONAS = demo_reviewer_id("lucia"), demo_reviewer_id("jonas")
 REASON = "Court order from a regional court; Legal must confirm the jurisdiction."
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def _open_case(workstation) -> Case:

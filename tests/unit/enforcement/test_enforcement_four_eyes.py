@@ -7,7 +7,6 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import (
     DecisionDraft,
@@ -23,24 +22,12 @@ from reviewer.enforcement.decisions import (
 from reviewer.store.models import AppliedMutation, Case, OutboxEntry, SecondReview
 from reviewer.sync.appliers import Mutation, apply_mutations
 from reviewer.vocabulary import CaseStatus
-from tests.helpers.workstations import Desk, demo_workstation
+from tests.helpers.workstations import Desk
 
 AMARA, JONAS, MEI, SOFIA, ADMIN = (demo_reviewer_id(name) for name in
                                    ("amara", "jonas", "mei", "sofia", "admin"))
 SEVERE_RATIONALE = ("The account posts the same phishing link in every group it joins, "
                     "three earlier removals.")
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 @pytest.fixture

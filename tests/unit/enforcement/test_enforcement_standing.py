@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import (
     DecisionDraft,
@@ -16,21 +15,11 @@ from reviewer.enforcement.decisions import (
 )
 from reviewer.store.models import Case
 from reviewer.vocabulary import CaseStatus
-from tests.helpers.workstations import demo_workstation
 
 RATIONALE = "The content matches the policy definition in every respect."
 
 
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=12, with_media=False)
-    yield workstation
-    workstation.close()
+pytestmark = pytest.mark.demo(cases=12)
 
 
 def test_a_correction_stands_and_the_latest_decision_is_the_reviewers_own(workstation, clock):

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import (
     DecisionDraft,
@@ -22,21 +21,8 @@ from reviewer.enforcement.decisions import (
 from reviewer.queue.case_queue import QueueFilter, case_ids
 from reviewer.store.models import AuditLogEntry, Case, Decision, OutboxEntry
 from reviewer.vocabulary import CaseStatus
-from tests.helpers.workstations import demo_workstation
 
 RATIONALE = "The content matches the policy definition in every respect."
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def _open_cases(workstation, count=1) -> list[Case]:

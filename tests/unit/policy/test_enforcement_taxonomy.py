@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from reviewer.clock import ManualClock
 from reviewer.enforcement.decisions import (
     MIN_SEVERE_RATIONALE_CHARS,
     DecisionDraft,
@@ -19,7 +18,6 @@ from reviewer.enforcement.decisions import (
 from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.store.models import Case, Decision, OutboxEntry
 from reviewer.vocabulary import Action, CaseStatus
-from tests.helpers.workstations import demo_workstation
 
 SHIPPED = load_taxonomy()
 PAIRS = [(policy.code, action.value) for policy in SHIPPED.policies() for action in Action]
@@ -70,36 +68,32 @@ def test_severe_actions_of_the_taxonomy_always_need_a_second_reviewer():
     assert needs_second_review(SHIPPED, "CS-1", "remove")
 
 
-def test_every_allowed_action_records_with_its_four_eyes_flag(tmp_path):
+@pytest.mark.demo(cases=5)
+def test_every_allowed_action_records_with_its_four_eyes_flag(workstation, clock):
     """Each allowed (policy, action) pair is recorded in the replica, and the decision and
     its outbox mutation say whether it waits for a second reviewer."""
-    clock = ManualClock()
-    workstation = demo_workstation(tmp_path, clock, cases=5, with_media=False)
-    try:
-        with workstation.replica.sessions() as session:
-            template = session.scalars(select(Case)).first()
-        expected = {}
-        for index, (code, action) in enumerate(
-                (p, a) for p, a in PAIRS if Action(a) in SHIPPED.policy(p).actions):
-            case_id = uuid.uuid4()
-            with workstation.replica.sessions.begin() as session:
-                session.add(Case(
-                    id=case_id, external_ref=f"RPT-LOCAL-{index}", queue_id=template.queue_id,
-                    surface=SHIPPED.policy(code).surfaces[0].value, channel="user_report",
-                    policy_area=template.policy_area, reported_at=template.reported_at,
-                    due_at=template.due_at, severity=3, language="en", region="DE",
-                    status="new"))
-            decision = record_decision(
-                workstation.replica.sessions, workstation.taxonomy,
-                reviewer_id=workstation.reviewer_id, client_id=workstation.client_id,
-                draft=DecisionDraft(case_id, code, action, LONG_RATIONALE), clock=clock)
-            expected[decision.id] = needs_second_review(SHIPPED, code, action)
-        assert any(expected.values()) and not all(expected.values())
-        with workstation.replica.sessions() as session:
-            for decision_id, flag in expected.items():
-                assert session.get(Decision, decision_id).requires_second_review is flag
-                entry = session.scalar(select(OutboxEntry).where(
-                    OutboxEntry.entity_id == decision_id))
-                assert entry.payload["requires_second_review"] is flag
-    finally:
-        workstation.close()
+    with workstation.replica.sessions() as session:
+        template = session.scalars(select(Case)).first()
+    expected = {}
+    for index, (code, action) in enumerate(
+            (p, a) for p, a in PAIRS if Action(a) in SHIPPED.policy(p).actions):
+        case_id = uuid.uuid4()
+        with workstation.replica.sessions.begin() as session:
+            session.add(Case(
+                id=case_id, external_ref=f"RPT-LOCAL-{index}", queue_id=template.queue_id,
+                surface=SHIPPED.policy(code).surfaces[0].value, channel="user_report",
+                policy_area=template.policy_area, reported_at=template.reported_at,
+                due_at=template.due_at, severity=3, language="en", region="DE",
+                status="new"))
+        decision = record_decision(
+            workstation.replica.sessions, workstation.taxonomy,
+            reviewer_id=workstation.reviewer_id, client_id=workstation.client_id,
+            draft=DecisionDraft(case_id, code, action, LONG_RATIONALE), clock=clock)
+        expected[decision.id] = needs_second_review(SHIPPED, code, action)
+    assert any(expected.values()) and not all(expected.values())
+    with workstation.replica.sessions() as session:
+        for decision_id, flag in expected.items():
+            assert session.get(Decision, decision_id).requires_second_review is flag
+            entry = session.scalar(select(OutboxEntry).where(
+                OutboxEntry.entity_id == decision_id))
+            assert entry.payload["requires_second_review"] is flag

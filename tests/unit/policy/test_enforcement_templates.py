@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.clock import ManualClock
 from reviewer.enforcement.decisions import MIN_SEVERE_RATIONALE_CHARS, needs_second_review
 from reviewer.enforcement.escalation import case_thread
 from reviewer.enforcement.responses import (
@@ -30,11 +29,12 @@ from reviewer.policy.templates import (
     templates_for,
 )
 from reviewer.store.models import Case, OutboxEntry, Response
-from tests.helpers.workstations import demo_workstation
 
 TAXONOMY = load_taxonomy()
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 RLO, FSI, PDI = "\u202e", "\u2068", "\u2069"
+
+pytestmark = pytest.mark.demo(cases=40)  # the replies' workstation
 
 
 def _case(**overrides) -> Case:
@@ -137,18 +137,6 @@ def test_each_allowed_action_has_a_rationale_template_long_enough(policy):
 
 
 # -- replies ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=40, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def test_a_reply_is_drafted_from_a_template_recorded_and_synced(workstation, clock):

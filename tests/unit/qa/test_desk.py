@@ -6,37 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from reviewer.clock import ManualClock
 from reviewer.qa.sampling import SamplingPolicy
 from reviewer.qa.store import QaRefused
-from reviewer.store.database import sqlite_url
-from reviewer.workstation import Workstation
-from tests.helpers.workstations import demo_workstation
 
 RATIONALE = "Read in full; the content matches this policy's definition."
 
 
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def reviewer_ws(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=240, with_media=False)
-    yield workstation
-    workstation.close()
-
-
-@pytest.fixture
-def auditor_ws(reviewer_ws, clock):
-    """Mei, an auditor, on a replica of her own over the same embedded backend."""
-    workstation = Workstation.open(reviewer_ws.paths.root / "mei", clock=clock, username="mei",
-                                   backend_url=sqlite_url(reviewer_ws.paths.backend),
-                                   secrets=reviewer_ws.secrets)
-    workstation.synchronise()
-    yield workstation
-    workstation.close()
+pytestmark = pytest.mark.demo(cases=240)  # the reviewer's: enough decisions to sample
 
 
 def test_an_auditor_draws_reviews_blind_then_gives_a_verdict(auditor_ws, clock):

@@ -9,7 +9,7 @@ import pytest
 
 from reviewer.qa.metrics import my_quality
 from reviewer.store.database import Database, sqlite_url
-from tests.unit.qa.test_qa_metrics import MONDAY, World
+from tests.helpers.datasets import MONDAY, AuditWorld
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def replica(tmp_path):
 
 def test_my_finished_audits_newest_first_and_nobody_elses(replica):
     with replica.writing() as session:
-        world = World(session)
+        world = AuditWorld(session)
         kim = world.person("reviewer", "Kim Reviewer")
         lee = world.person("reviewer", "Lee Reviewer")
         world.audit(kim, "P1/remove", "P1/remove", agrees=True)

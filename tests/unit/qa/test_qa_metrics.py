@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,7 +20,6 @@ from reviewer.qa.metrics import (
 )
 from reviewer.store.database import Database, sqlite_url
 from reviewer.store.models import (
-    Case,
     Decision,
     QaCalibration,
     QaCalibrationMember,
@@ -28,75 +27,8 @@ from reviewer.store.models import (
     QaGoldenScore,
     QaReview,
     QaSample,
-    Queue,
-    Reviewer,
-    Team,
 )
-
-MONDAY = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # ISO week 2026-W47
-
-
-class World:
-    def __init__(self, session):
-        self.session = session
-        self.number = 0
-        session.add_all([Team(code="integrity", name="Integrity"),
-                         Team(code="ip", name="IP")])
-        session.flush()
-        self.queues = {}
-        for team, area in (("integrity", "hate"), ("ip", "ip")):
-            queue = Queue(id=uuid.uuid4(), name=f"{team} queue", team_code=team,
-                          policy_area=area, sla_hours=24)
-            session.add(queue)
-            self.queues[team] = queue
-        session.flush()
-        self.auditor = self.person("auditor", "Audrey Auditor")
-        session.flush()
-
-    def person(self, role, name):
-        person = Reviewer(id=uuid.uuid4(), username=name.split()[0].lower() + str(self.number),
-                          display_name=name, role=role, started_on=MONDAY - timedelta(days=400))
-        self.number += 1
-        self.session.add(person)
-        self.session.flush()
-        return person
-
-    def case(self, team="integrity"):
-        self.number += 1
-        queue = self.queues[team]
-        case = Case(id=uuid.uuid4(), external_ref=f"RPT-{self.number}", queue_id=queue.id,
-                    surface="organic_post", channel="user_report",
-                    policy_area=queue.policy_area, reported_at=MONDAY, due_at=MONDAY,
-                    severity=2, language="en", region="GB", status="decided")
-        self.session.add(case)
-        self.session.flush()
-        return case
-
-    def audit(self, reviewer, reviewer_category, auditor_category, *, team="integrity",
-              when=MONDAY, agrees=None, reason=None, feedback=""):
-        case = self.case(team)
-        policy, action = reviewer_category.split("/")
-        decision = Decision(id=uuid.uuid4(), case_id=case.id, reviewer_id=reviewer.id,
-                            policy_code=policy, action=action, rationale="because",
-                            created_at=when, policy_version="1")
-        sample = QaSample(id=uuid.uuid4(), case_id=case.id, decision_id=decision.id,
-                          reviewer_id=reviewer.id, auditor_id=self.auditor.id,
-                          method="random", rate=0.05, seed=1, draw=0.01, drawn_at=when,
-                          status="reviewed")
-        a_policy, a_action = auditor_category.split("/")
-        review = QaReview(id=uuid.uuid4(), sample_id=sample.id, case_id=case.id,
-                          auditor_id=self.auditor.id, reviewer_id=reviewer.id,
-                          decision_id=decision.id, policy_code=a_policy, action=a_action,
-                          rationale="blind", submitted_at=when + timedelta(days=1),
-                          agrees=agrees, reason_category=reason, feedback=feedback,
-                          verdict_at=when + timedelta(days=1) if agrees is not None else None)
-        self.session.add_all([decision])
-        self.session.flush()
-        self.session.add(sample)
-        self.session.flush()
-        self.session.add(review)
-        self.session.flush()
-        return decision
+from tests.helpers.datasets import MONDAY, AuditWorld
 
 
 @pytest.fixture
@@ -109,7 +41,7 @@ def session(tmp_path):
 
 @pytest.fixture
 def world(session):
-    return World(session)
+    return AuditWorld(session)
 
 
 def test_agreement_and_kappa_of_a_reviewer_match_the_worked_table(session, world):

@@ -1,31 +1,17 @@
 """The quality report's golden-accuracy and calibration tables, on known data stored the way
-the app stores it: a calibration session made by `create_calibration`, each member's blind
-decision recorded by `record_blind_review`, golden cases marked by `mark_golden` (which scores
-the decisions already made). Then the report, its tables, and ``reviewer-admin report --kind
-qa`` CSV files.
-
-The calibration answers are Fleiss (1971), table 1: 10 subjects, 14 raters, 5 categories;
-P̄ = 0.3780, P̄e = 0.2128, kappa = 0.2099. Krippendorff's alpha (nominal) of the same complete
-data, worked by hand from its category totals (20, 28, 39, 21, 32 of n = 140):
-De = (140² − Σ n_c²) / (140·139) = 15430 / 19460 = 0.79291, Do = 1 − P̄ = 0.62198,
-alpha = 1 − Do / De = 0.2156.
+the app stores it (tests/helpers/datasets.py: Fleiss (1971)'s table as a calibration session,
+golden cases of Ann's). Then the report, its tables, and ``reviewer-admin report --kind qa``
+CSV files.
 """
 
 from __future__ import annotations
 
 import csv
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from reviewer.clock import ManualClock
-from reviewer.policy.taxonomy import load_taxonomy
 from reviewer.qa.agreement import MIN_CALIBRATION_ITEMS
-from reviewer.qa.store import create_calibration, mark_golden, pending_samples, record_blind_review
 from reviewer.reports.analytics import (
     Bucket,
     ReportFilter,
@@ -37,88 +23,20 @@ from reviewer.reports.analytics import (
     report_tables,
 )
 from reviewer.secret_store import MemorySecretStore
-from reviewer.store.changes import next_change_version
-from reviewer.store.database import Database, DataPaths, sqlite_url, writing
+from reviewer.store.database import Database, DataPaths, sqlite_url
 from reviewer.store.keys import DatabaseKeys
-from reviewer.store.models import Case, Reviewer
-from tests.unit.reports.test_reports import (
-    AUDITOR,
+from tests.helpers.datasets import (
+    FLEISS_KAPPA,
+    KRIPPENDORFF_ALPHA,
     NOW,
     SINCE,
+    STARTED,
     UNTIL,
+    add_calibrations_and_golden,
     add_qa_reviews,
     build_known_dataset,
 )
 from ui.admin_cli import extra_csv_path, main
-
-FLEISS_1971 = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0],
-               [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
-               [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
-# Five answers valid on an organic post: the table's five categories.
-CATEGORIES = [("HS-1", "no_violation"), ("HS-1", "remove"), ("HS-1", "disable_account"),
-              ("HS-2", "remove"), ("HS-2", "no_violation")]
-CALIBRATION_CASES = ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "b1"]
-STARTED = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
-RATIONALE = "Read in full; the content matches this policy's definition."
-FLEISS_KAPPA = 0.2099
-KRIPPENDORFF_ALPHA = 0.2156
-# Ann's golden answers: a1 and a4 (HS-1/remove, as expected), a3 (no_violation: wrong).
-# Wilson 95% for 2 of 3: [0.2077, 0.9385] (Newcombe 1998, method 3).
-GOLDEN = {"a1": ("HS-1", "remove"), "a3": ("HS-1", "remove"), "a4": ("HS-1", "remove")}
-
-
-def _case_ids(session: Session, refs: list[str]) -> list[uuid.UUID]:
-    ids = {ref: case_id for ref, case_id in session.execute(
-        select(Case.external_ref, Case.id).where(Case.external_ref.in_(refs)))}
-    return [ids[ref] for ref in refs]
-
-
-def _run_calibration(sessions: sessionmaker[Session], name: str, refs: list[str],
-                     answers: list[list[tuple[str, str]]], started: datetime,
-                     clock: ManualClock) -> None:
-    """A session over `refs` with one member per column of `answers` (answers[i][r] is
-    member r's answer on case i), each member's blind decisions recorded as the app does."""
-    taxonomy = load_taxonomy()
-    raters = len(answers[0])
-    members = [uuid.uuid4() for _ in range(raters)]
-    with writing(sessions) as session:
-        session.add_all([Reviewer(id=m, username=f"{name[:8].lower()}-{i}".replace(" ", "-"),
-                                  display_name=f"{name} member {i}", role="reviewer")
-                         for i, m in enumerate(members)])
-        session.flush()
-        create_calibration(session, name=name, auditor_id=AUDITOR,
-                           case_ids=_case_ids(session, refs), member_ids=members,
-                           version=next_change_version(session), now=started)
-    with sessions() as session:
-        case_ids = _case_ids(session, refs)
-        pending = {m: {p.case_id: p.sample_id for p in pending_samples(session, m)}
-                   for m in members}
-    for case_id, row in zip(case_ids, answers, strict=True):
-        for member, (policy, action) in zip(members, row, strict=True):
-            record_blind_review(sessions, taxonomy, sample_id=pending[member][case_id],
-                                auditor_id=member, client_id="test-ws", policy_code=policy,
-                                action=action, rationale=RATIONALE, clock=clock)
-
-
-def add_calibrations_and_golden(sessions: sessionmaker[Session]) -> None:
-    """On `build_known_dataset` + `add_qa_reviews`: Fleiss (1971)'s table as a calibration
-    session of 14 members over ten cases (started 12 November); a two-member session over the
-    Beta queue's two cases (13 November, too small); three golden cases of Ann's."""
-    clock = ManualClock(STARTED + timedelta(hours=1))
-    fleiss_answers = [[CATEGORIES[j] for j, count in enumerate(row) for _ in range(count)]
-                      for row in FLEISS_1971]
-    _run_calibration(sessions, "Week 46 calibration", CALIBRATION_CASES, fleiss_answers,
-                     STARTED, clock)
-    _run_calibration(sessions, "Beta pair", ["b1", "b2"],
-                     [[CATEGORIES[1], CATEGORIES[1]], [CATEGORIES[1], CATEGORIES[0]]],
-                     STARTED + timedelta(days=1), clock)
-    taxonomy = load_taxonomy()
-    with writing(sessions) as session:
-        for case_id, (policy, action) in zip(_case_ids(session, list(GOLDEN)),
-                                             GOLDEN.values(), strict=True):
-            mark_golden(session, taxonomy, case_id=case_id, policy_code=policy, action=action,
-                        auditor_id=AUDITOR, version=next_change_version(session), now=NOW)
-
 
 SECRETS = MemorySecretStore()
 """Where the data directory below keeps its key."""

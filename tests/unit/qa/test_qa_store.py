@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
 from reviewer.qa.sampling import SamplingPolicy, redraw_audit_sample
@@ -29,7 +28,6 @@ from reviewer.qa.store import (
     record_verdict,
 )
 from reviewer.store.changes import next_change_version
-from reviewer.store.database import sqlite_url
 from reviewer.store.models import (
     AppliedMutation,
     Case,
@@ -41,8 +39,6 @@ from reviewer.store.models import (
     QaSample,
 )
 from reviewer.sync.appliers import Mutation, apply_mutations
-from reviewer.workstation import Workstation
-from tests.helpers.workstations import demo_workstation
 
 MEI = demo_reviewer_id("mei")
 SOFIA = demo_reviewer_id("sofia")
@@ -50,27 +46,7 @@ AMARA = demo_reviewer_id("amara")
 RATIONALE = "Read in full; the content matches this policy's definition."
 
 
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def reviewer_ws(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=240, with_media=False)
-    yield workstation
-    workstation.close()
-
-
-@pytest.fixture
-def auditor_ws(reviewer_ws, clock):
-    """Mei, an auditor, on a replica of her own over the same embedded backend."""
-    workstation = Workstation.open(reviewer_ws.paths.root / "mei", clock=clock, username="mei",
-                                   backend_url=sqlite_url(reviewer_ws.paths.backend),
-                                   secrets=reviewer_ws.secrets)
-    workstation.synchronise()
-    yield workstation
-    workstation.close()
+pytestmark = pytest.mark.demo(cases=240)  # the reviewer's: enough decisions to sample
 
 
 def _draw_on_backend(workstation, clock, **options):

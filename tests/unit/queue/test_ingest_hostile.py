@@ -15,7 +15,7 @@ import json
 import os
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from reviewer.clock import ManualClock
-from reviewer.demo.seed import seed_demo
 from reviewer.queue import ingest
 from reviewer.queue.case_queue import PriorityWeights
 from reviewer.queue.ingest import (
@@ -38,11 +37,15 @@ from reviewer.queue.ingest import (
     parse_report,
     vetting,
 )
+from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.models import Case, MediaBlob, MediaItem, Queue
 from reviewer.workstation import Workstation
 
 DEADLINE_S = 20.0
 REPORTED = "2026-11-10T08:15:00Z"
+
+# The workstation: its embedded backend has the demo's teams and queues and no cases.
+pytestmark = pytest.mark.demo(cases=0, seed=4, secrets=KeyringSecretStore())
 
 
 def _picture(fmt: str, size: tuple[int, int], seed: int) -> bytes:
@@ -96,23 +99,6 @@ def _within(seconds: float, work: Callable[[], Any]) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path: Path, clock: ManualClock) -> Iterator[Workstation]:
-    """The embedded backend with the demo's teams and queues and no cases."""
-    workstation = Workstation.open_embedded(tmp_path / "data", clock=clock)
-    try:
-        seed_demo(workstation.backend, workstation.taxonomy, clock, random.Random(4),
-                  cases=0, with_media=False)
-        yield workstation
-    finally:
-        workstation.close()
 
 
 def _queues(workstation: Workstation) -> dict[str, Queue]:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
 from reviewer.queue.case_queue import PriorityWeights, priority_score
@@ -26,24 +25,13 @@ from reviewer.queue.leases import (
 from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import sqlite_url
 from reviewer.store.models import Case, Decision, LeaseEvent, Queue, TeamMembership
-from tests.helpers.workstations import demo_workstation
 
 ROOT = Path(__file__).resolve().parents[3]
 AMARA, JONAS, SOFIA = (demo_reviewer_id(n) for n in ("amara", "jonas", "sofia"))
 
 
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    # Real worker processes open this backend too: its key is in the (test run's) keyring.
-    workstation = demo_workstation(tmp_path, clock, cases=80, with_media=False,
-                                   secrets=KeyringSecretStore())
-    yield workstation
-    workstation.close()
+# Real worker processes open this backend too: its key is in the (test run's) keyring.
+pytestmark = pytest.mark.demo(cases=80, secrets=KeyringSecretStore())
 
 
 def _backend_case(workstation, case_id) -> Case:

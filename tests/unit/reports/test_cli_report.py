@@ -1,7 +1,7 @@
 """``reviewer-admin report``: CSV in-process (no Qt needed), CSV and PDF as the installed
 command runs them, with no display, and the mistakes an admin can make.
 
-The data is the hand-built set of tests/unit/reports/test_reports.py, measured as of its NOW
+The data is the hand-built set of tests/helpers/datasets.py, measured as of its NOW
 (``--as-of``), so the figures are the ones worked out by hand there.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from reviewer.security.secrets import KeyringSecretStore
 from reviewer.store.database import Database, DataPaths, sqlite_url
 from reviewer.store.keys import DatabaseKeys
-from tests.unit.reports.test_reports import add_qa_reviews, build_known_dataset
+from tests.helpers.datasets import add_qa_reviews, build_known_dataset
 from ui.admin_cli import main
 
 ROOT = Path(__file__).resolve().parents[3]

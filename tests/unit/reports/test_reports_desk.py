@@ -22,7 +22,7 @@ from reviewer.store.database import (
 )
 from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import AuditLogEntry, OutboxEntry
-from tests.unit.reports.test_reports import NOW, SINCE, UNTIL, build_known_dataset
+from tests.helpers.datasets import NOW, SINCE, UNTIL, build_known_dataset
 
 CLIENT = "reports-desk-client"
 LEAD = uuid.UUID("00000000-0000-0000-0000-00000000000a")

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select
 
 from reviewer.cli import main
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import (
     DecisionDraft,
@@ -34,7 +33,7 @@ from reviewer.reports.statements import (
 from reviewer.security.audit import BACKEND_ORIGIN, verify_chain
 from reviewer.store.models import AuditLogEntry, Case, Decision, SecondReview
 from reviewer.vocabulary import Action, Channel
-from tests.helpers.workstations import Desk, demo_workstation
+from tests.helpers.workstations import Desk
 
 TAXONOMY = load_taxonomy()
 MAPPING = load_dsa_mapping(taxonomy=TAXONOMY)
@@ -386,18 +385,6 @@ def test_a_mapping_with_a_value_the_api_does_not_accept_is_refused(tmp_path):
 
 
 # -- the export command, on real databases ---------------------------------------------------
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def _decide(workstation, clock, case, code, action):

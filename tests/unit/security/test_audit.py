@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select, text
 
 from reviewer.cli import main
-from reviewer.clock import ManualClock
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
 from reviewer.enforcement.escalation import escalate_case
@@ -31,21 +30,8 @@ from reviewer.security.audit import (
     verify_chain,
 )
 from reviewer.store.models import AuditLogEntry, Case, OutboxEntry
-from tests.helpers.workstations import demo_workstation
 
 SOFIA, AMARA, JONAS = (demo_reviewer_id(n) for n in ("sofia", "amara", "jonas"))
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=30, with_media=False)
-    yield workstation
-    workstation.close()
 
 
 def _work(workstation, clock, count=4) -> None:

@@ -7,27 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.clock import ManualClock
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
 from reviewer.store.database import BackendUnavailable, Database
 from reviewer.store.models import Case, Decision, Queue
 from reviewer.sync.link import DirectLink
 from reviewer.sync.offline_kit import KitRefused
-from tests.helpers.workstations import demo_workstation
 
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(request, tmp_path, clock):
-    media = request.node.get_closest_marker("with_media") is not None
-    workstation = demo_workstation(tmp_path, clock, cases=60 if media else 120,
-                                   with_media=media)
-    yield workstation
-    workstation.close()
+pytestmark = pytest.mark.demo(cases=120)
 
 
 def _queue(workstation, name):
@@ -36,6 +22,7 @@ def _queue(workstation, name):
 
 
 @pytest.mark.with_media
+@pytest.mark.demo(cases=60)
 def test_kit_leases_the_queue_for_three_days_and_downloads_it(workstation, clock):
     queue = _queue(workstation, "Hate speech")
     estimate = workstation.estimate_travel_kit(queue.id, 5)

@@ -7,25 +7,13 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from reviewer.clock import ManualClock
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
 from reviewer.store.models import AppliedMutation, Case, Decision, Note, OutboxEntry
 from reviewer.sync.appliers import Mutation, apply_mutations
 from reviewer.sync.engine import SyncReport
 from reviewer.vocabulary import CaseStatus
-from tests.helpers.workstations import demo_workstation
 
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=25, with_media=False)
-    yield workstation
-    workstation.close()
+pytestmark = pytest.mark.demo(cases=25)
 
 
 def _decide(workstation, clock) -> Decision:

@@ -7,10 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from reviewer.clock import ManualClock
 from reviewer.store.database import BackendLoginFailed, BackendUnavailable
 from reviewer.sync.engine import Backoff, Connection
-from tests.helpers.workstations import demo_workstation
 
 
 def test_backoff_doubles_from_five_seconds_up_to_five_minutes():
@@ -26,16 +24,7 @@ def test_jitter_spreads_clients_within_bounds():
     assert len(delays) > 10 and min(delays) >= 8 and max(delays) <= 12
 
 
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=5, with_media=False)
-    yield workstation
-    workstation.close()
+pytestmark = pytest.mark.demo(cases=5)
 
 
 def test_a_sync_sets_online_and_plans_the_next_one(workstation, clock):

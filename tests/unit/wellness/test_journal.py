@@ -5,7 +5,7 @@ from what the team shares."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,21 +16,9 @@ from reviewer.store.models import OutboxEntry, WellnessState, WellnessSummary
 from reviewer.wellness.exposure import BreakRecord, CheckIn, WellnessPolicy
 from reviewer.wellness.journal import WellnessJournal
 from reviewer.wellness.records import WellnessStateDamaged
-from tests.helpers.workstations import demo_workstation
+from tests.helpers.fixtures import START  # where the clock fixture starts
 
-START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(START)
-
-
-@pytest.fixture
-def workstation(tmp_path, clock):
-    workstation = demo_workstation(tmp_path, clock, cases=6, with_media=False)
-    yield workstation
-    workstation.close()
+pytestmark = pytest.mark.demo(cases=6)
 
 
 def _an_hour_of_work(journal: WellnessJournal, clock: ManualClock):  # type: ignore[no-untyped-def]

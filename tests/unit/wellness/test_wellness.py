@@ -26,14 +26,9 @@ from reviewer.wellness.exposure import (
     graphic_cap_reached,
     team_aggregate,
 )
+from tests.helpers.fixtures import START  # where the clock fixture starts
 
-START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 DAY = START.date()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
 
 
 @pytest.fixture
