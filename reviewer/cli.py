@@ -16,6 +16,8 @@ from sqlalchemy import select
 from reviewer import __version__
 from reviewer.clock import SystemClock
 from reviewer.demo.seed import seed_demo
+from reviewer.org.apply import OrgRefused
+from reviewer.org.file import OrgError
 from reviewer.policy.taxonomy import TaxonomyError, load_taxonomy
 from reviewer.qa.commands import add_qa_commands
 from reviewer.qa.store import QaRefused
@@ -234,15 +236,80 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from reviewer.security.row_security import check_username, create_user
 
     check_username(args.name)
+    role, teams, display_name, languages = args.role, args.team or [], args.display_name, []
+    if args.from_org:
+        from reviewer.org.file import OrgError, read_org
+
+        person = read_org(args.from_org, load_taxonomy()).person(args.name)
+        if person is None:
+            raise OrgError([f"{Path(args.from_org).name}: has no [[person]] with username "
+                            f"{args.name!r}"])
+        role, teams = role or person.role, teams or list(person.teams)
+        display_name, languages = display_name or person.name, list(person.languages)
+    if role is None:
+        raise UserAdminError("give the person's role with --role, or --from-org FILE")
     password = _new_password()
     engine = _team_backend(args.backend)
     try:
         with talking_to(engine.url), engine.begin() as connection:
-            create_user(connection, args.name, role=args.role, teams=args.team or [],
-                        display_name=args.display_name or args.name, password=password)
+            create_user(connection, args.name, role=role, teams=teams,
+                        display_name=display_name or args.name, password=password,
+                        languages=languages)
     finally:
         engine.dispose()
-    print(f"created {args.role} {args.name} (teams: {', '.join(args.team or []) or 'none'})")
+    print(f"created {role} {args.name} (teams: {', '.join(teams) or 'none'})")
+    return 0
+
+
+def _org_backend(args: argparse.Namespace) -> Database:
+    """The backend apply-org and show-org work on: --backend, or the embedded one."""
+    if args.backend:
+        return Database.open(args.backend, migrate=False)
+    return Database.open(sqlite_url(DataPaths(args.data_dir).ensure().backend), keys=args.keys)
+
+
+def cmd_apply_org(args: argparse.Namespace) -> int:
+    """Make the backend's organisation what the file says, in one transaction."""
+    from reviewer.org.apply import apply_org, plan_org
+    from reviewer.org.file import read_org
+
+    org = read_org(args.file, load_taxonomy())
+    backend = _org_backend(args)
+    try:
+        with talking_to(backend.engine.url):
+            if args.dry_run:
+                with backend.sessions() as session:
+                    plan = plan_org(session, org)
+                for change in plan.changes:
+                    print(change)
+                for refusal in plan.refusals:
+                    print(f"! refused: {refusal}")
+                print(f"dry run: {plan.summary()}; nothing was changed")
+                return 2 if plan.refusals else 0
+            with backend.writing() as session:
+                report = apply_org(session, org, now=SystemClock().now(), actor=args.user)
+    finally:
+        backend.dispose()
+    for change in report.plan.changes:
+        print(change)
+    print(f"applied: {report.plan.summary()}" if not report.plan.empty
+          else "the backend's organisation already matches the file; nothing to change")
+    return 0
+
+
+def cmd_show_org(args: argparse.Namespace) -> int:
+    from reviewer.org.apply import current_org
+    from reviewer.org.file import render_org
+
+    backend = _org_backend(args)
+    try:
+        with talking_to(backend.engine.url), backend.sessions() as session:
+            org = current_org(session)
+    finally:
+        backend.dispose()
+    sys.stdout.write(render_org(org, header="The organisation on the backend, as "
+                                            "reviewer-admin show-org wrote it.\nEdit it and "
+                                            "give it back to reviewer-admin apply-org."))
     return 0
 
 
@@ -432,13 +499,43 @@ def build_parser() -> argparse.ArgumentParser:
                     "terminal, or read from REVIEWER_NEW_PASSWORD; only its SCRAM-SHA-256 "
                     "verifier is sent to the server.")
     create_user.add_argument("name", metavar="NAME")
-    create_user.add_argument("--role", required=True,
-                             choices=("reviewer", "auditor", "lead", "admin"))
+    create_user.add_argument("--role", default=None,
+                             choices=("reviewer", "auditor", "lead", "admin"),
+                             help="required unless --from-org gives it")
+    create_user.add_argument("--from-org", default=None, metavar="ORG.toml",
+                             help="take the role, teams, name and languages from the "
+                                  "person's [[person]] block in this organisation file")
     create_user.add_argument("--team", action="append", metavar="TEAM",
                              help="a team code; repeat for several teams")
     create_user.add_argument("--display-name", default=None, help="the name people see")
     team_backend(create_user)
     create_user.set_defaults(func=cmd_create_user)
+
+    apply = commands.add_parser(
+        "apply-org", help="create or update teams, queues and people from an org file",
+        description="Make the backend's organisation what ORG.toml says, in one "
+                    "transaction: teams, queues, escalation teams, people, their roles, "
+                    "teams and languages. Parts left out of the file are archived (people "
+                    "disabled); a queue with open cases is never removed. Mistakes in the "
+                    "file are reported as FILE:LINE: problem and nothing is applied. "
+                    "Format: docs/administration.md, resources/org.example.toml.")
+    apply.add_argument("file", metavar="ORG.toml")
+    apply.add_argument("--dry-run", action="store_true",
+                       help="print what would change (+ added, ~ changed, - removed) and "
+                            "change nothing")
+    apply.add_argument("--user", default="admin", help="who applies it, for the audit log")
+    apply.add_argument("--backend", "--backend-url", dest="backend", default=None,
+                       metavar="URL", help="the team backend as its owner role (default: "
+                                           "the embedded one in --data-dir)")
+    apply.set_defaults(func=cmd_apply_org)
+
+    show = commands.add_parser(
+        "show-org", help="print the backend's organisation as an org file",
+        description="Write the teams, queues, escalation teams and people of the backend "
+                    "in the format apply-org reads; show-org | apply-org changes nothing.")
+    show.add_argument("--backend", "--backend-url", dest="backend", default=None,
+                      metavar="URL", help="the team backend (default: the embedded one)")
+    show.set_defaults(func=cmd_show_org)
 
     disable_user = commands.add_parser(
         "disable-user", help="take a person's access away at once",
@@ -495,7 +592,7 @@ def main(argv: Sequence[str] | None = None,
     try:
         return int(args.func(args))
     except (TaxonomyError, SchemaVersionError, MappingError, BackendError, UserAdminError,
-            DeviceError, QaRefused) as error:
+            DeviceError, QaRefused, OrgError, OrgRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -514,9 +514,13 @@ def _parse(record: Any, *, queues: dict[str, Queue], taxonomy: Taxonomy,
         raise RecordProblem("the report is not a JSON object")
     external_ref = _text(record, "external_ref").strip()
     queue_name = _text(record, "queue")
-    queue = queues.get(queue_name)
+    queue = queues.get(queue_name) or next(
+        (q for q in queues.values() if q.code == queue_name), None)  # its name, or its code
     if queue is None:
         raise RecordProblem(f"there is no queue named {queue_name!r} on the backend")
+    if queue.archived:
+        raise RecordProblem(f"queue {queue_name!r} was taken out of the organisation "
+                            "(archived); it takes no new cases")
     surface = _choice(record, "surface", (s.value for s in Surface))
     if channel is not None:
         given = record.get("channel", channel)
@@ -539,7 +543,7 @@ def _parse(record: Any, *, queues: dict[str, Queue], taxonomy: Taxonomy,
     if record.get("due_at") is not None:
         due_at = _timestamp(record, "due_at")
     else:
-        due_at = reported_at + timedelta(hours=queue.sla_hours)
+        due_at = reported_at + timedelta(hours=queue.sla_for(case_channel))
     if due_at <= reported_at:
         raise RecordProblem("due_at must be after reported_at")
     if due_at - reported_at > MAX_DUE_AFTER:

@@ -875,9 +875,11 @@ def _not_permitted(error: Exception) -> UserAdminError | None:
 
 
 def create_user(connection: Connection, name: str, *, role: str, teams: list[str],
-                display_name: str, password: str) -> None:
+                display_name: str, password: str, languages: list[str] | None = None) -> None:
     """Create a person's LOGIN role in the group of ``role`` and their Reviewer row and team
-    memberships, in the caller's transaction (all or nothing)."""
+    memberships, in the caller's transaction (all or nothing). A person the organisation
+    file already added (``apply-org``: an account with no login yet) gets their login, and
+    their account takes the role, teams and languages given here."""
     from reviewer.store.changes import next_change_version
 
     check_username(name)
@@ -898,8 +900,10 @@ def create_user(connection: Connection, name: str, *, role: str, teams: list[str
     if name in existing:
         raise UserAdminError(f"a database role named {name!r} already exists")
     session = Session(bind=connection)
-    if session.scalar(select(Reviewer).where(Reviewer.username == name)) is not None:
-        raise UserAdminError(f"a reviewer named {name!r} already exists on the backend")
+    existing_account = session.scalar(select(Reviewer).where(Reviewer.username == name))
+    if existing_account is not None and not existing_account.active:
+        raise UserAdminError(f"{name!r} is disabled on this backend: put them back in the "
+                             "organisation file (apply-org) to enable their account")
     known = set(session.scalars(select(Team.code)))
     unknown = sorted(set(teams) - known)
     if unknown:
@@ -912,10 +916,21 @@ def create_user(connection: Connection, name: str, *, role: str, teams: list[str
             f"NOCREATEROLE NOBYPASSRLS NOREPLICATION IN ROLE {group}")
         version = next_change_version(session)
         reviewer_id = reviewer_id_for(name)
-        session.add(Reviewer(id=reviewer_id, username=name, display_name=display_name or name,
-                             role=role, languages=[], active=True, change_version=version))
+        if existing_account is None:
+            session.add(Reviewer(id=reviewer_id, username=name,
+                                 display_name=display_name or name, role=role,
+                                 languages=list(languages or []), active=True,
+                                 change_version=version))
+        else:
+            reviewer_id = existing_account.id
+            existing_account.role, existing_account.change_version = role, version
+            existing_account.display_name = display_name or existing_account.display_name
+            if languages is not None:
+                existing_account.languages = list(languages)
         session.flush()
-        for team in sorted(set(teams)):
+        members = set(session.scalars(select(TeamMembership.team_code).where(
+            TeamMembership.reviewer_id == reviewer_id)))
+        for team in sorted(set(teams) - members):
             session.add(TeamMembership(reviewer_id=reviewer_id, team_code=team,
                                        change_version=version))
         session.flush()

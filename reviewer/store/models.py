@@ -7,6 +7,7 @@ the applied-mutation ledger and the change counter. Rows that sync carry a
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -122,6 +123,9 @@ class Team(Synced, Base):
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # A team taken out of the organisation (reviewer.org) is archived, never deleted: its
+    # queues' closed cases and its people's history keep pointing at it.
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 PERSON_NAMESPACE = uuid.UUID("5d0b7a52-3f7e-4a54-9a52-2b8f1c6d9e01")
@@ -168,15 +172,43 @@ class TeamMembership(Synced, Base):
     reviewer: Mapped[Reviewer] = relationship(back_populates="teams")
 
 
+def code_for(name: str) -> str:
+    """A code made from a name ("Hate speech" -> "hate-speech"): a queue's when none is given."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64] or "queue"
+
+
+def _queue_code_default(context: Any) -> str:
+    return code_for(context.get_current_parameters()["name"])
+
+
 class Queue(Synced, Base):
     __tablename__ = "queue"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # The organisation file (reviewer.org) names a queue by its code, so a rename keeps it.
+    code: Mapped[str] = mapped_column(String(64), default=_queue_code_default)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     team_code: Mapped[str] = mapped_column(ForeignKey("team.code"))
     policy_area: Mapped[str] = mapped_column(String(64))
     sla_hours: Mapped[float] = mapped_column(Float)
+    # Channels whose reports are due sooner (or later) than sla_hours: {"regulator": 2.0}.
+    sla_hours_by_channel: Mapped[dict[str, Any]] = mapped_column(default=dict)
     graphic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether reviewers may take this queue's cases offline in a travel kit.
+    offline: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Languages the queue serves (empty: any); get next offers a reviewer only cases in
+    # their languages unless language_routing is off (reviewer.queue.leases).
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    language_routing: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Taken out of the organisation: no new cases, not offered; its closed cases stay.
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # A unique index, not a constraint: added to existing tables in place on SQLite too.
+    __table_args__ = (Index("uq_queue_code", "code", unique=True),)
+
+    def sla_for(self, channel: str) -> float:
+        """The hours a report from ``channel`` has before it is due."""
+        return float((self.sla_hours_by_channel or {}).get(channel, self.sla_hours))
 
 
 class Case(Synced, Base):

@@ -129,9 +129,9 @@ def test_guid_is_text_on_sqlite(database):
         session.add(Team(code="t", name="T"))
     with database.engine.connect() as connection:
         connection.execute(text(
-            "INSERT INTO queue (id, name, team_code, policy_area, sla_hours, graphic, "
-            "change_version) VALUES ('6b3c2a1e-0000-4000-8000-000000000001', 'Q', 't', 'x', "
-            "4, 0, 0)"
+            "INSERT INTO queue (id, code, name, team_code, policy_area, sla_hours, graphic, "
+            "change_version) VALUES ('6b3c2a1e-0000-4000-8000-000000000001', 'q', 'Q', 't', "
+            "'x', 4, 0, 0)"
         ))
         connection.commit()
     with database.sessions() as session:
