@@ -20,11 +20,15 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
+from reviewer.demo.audit_week import AuditWeekSummary, seed_audit_week
 from reviewer.demo.images import make_demo_image
 from reviewer.demo.video import make_demo_video
-from reviewer.enforcement.escalation import ensure_escalation_queues
-from reviewer.policy.taxonomy import Policy, PolicyArea, Taxonomy
+from reviewer.org.apply import apply_org
+from reviewer.org.file import Org, read_org
+from reviewer.org.file import QueueSpec as OrgQueue
+from reviewer.policy.taxonomy import Policy, PolicyArea, Taxonomy, load_taxonomy
 from reviewer.queue.case_queue import PriorityWeights, derive_queue_fields
+from reviewer.resources import RESOURCES
 from reviewer.store.changes import next_change_version
 from reviewer.store.database import Database
 from reviewer.store.models import (
@@ -37,8 +41,6 @@ from reviewer.store.models import (
     Note,
     Queue,
     Reviewer,
-    Team,
-    TeamMembership,
     reviewer_id_for,
 )
 from reviewer.vocabulary import Action, CaseStatus, Channel, EscalationTeam, Surface, Urgency
@@ -51,28 +53,19 @@ def demo_reviewer_id(username: str = DEMO_USERNAME) -> uuid.UUID:
     return reviewer_id_for(username)
 
 
-TEAMS = {
-    "graphic-content": "Graphic Content",
-    "integrity": "Integrity (hate, harassment, spam)",
-    "ads-commerce": "Ads & Commerce",
-    "legal-response": "Legal & Regulatory Response",
-    "ip": "Intellectual Property",
-}
+DEMO_ORG = RESOURCES / "demo_org.toml"
+"""The demo's organisation, in the format of reviewer-admin apply-org (one code path)."""
 
-REVIEWERS = [
-    # username, display name, role, teams, languages
-    ("demo", "Demo Reviewer", "reviewer", list(TEAMS), ["en", "de", "fr"]),
-    ("amara", "Amara Okafor", "reviewer", ["graphic-content", "integrity"], ["en", "fr"]),
-    ("jonas", "Jonas Weber", "reviewer", ["integrity", "ads-commerce"], ["de", "en"]),
-    ("lucia", "Lucía Romero", "reviewer", ["legal-response", "ip"], ["es", "en", "pt"]),
-    ("mei", "Mei Tanaka", "auditor", list(TEAMS), ["ja", "en"]),
-    ("sofia", "Sofia Lindqvist", "lead", list(TEAMS), ["sv", "en"]),
-    ("admin", "Workstation Admin", "admin", list(TEAMS), ["en"]),
-]
+
+@functools.lru_cache(maxsize=1)
+def demo_org() -> Org:
+    return read_org(DEMO_ORG, load_taxonomy())
 
 
 @dataclass(frozen=True)
 class QueueSpec:
+    """A demo queue: its organisation entry and what its made-up cases look like."""
+
     name: str
     team: str
     area: str
@@ -81,28 +74,31 @@ class QueueSpec:
     media_kinds: tuple[str, ...]
 
 
-QUEUES = [
-    QueueSpec("Graphic violence", "graphic-content", "violence_graphic", 4,
-              (Surface.ORGANIC_POST, Surface.MESSAGE), ("gore_stand_in", "shapes", "faces")),
-    QueueSpec("Suicide & self-injury", "graphic-content", "suicide_self_injury", 2,
-              (Surface.ORGANIC_POST, Surface.MESSAGE), ("gore_stand_in", "text")),
-    QueueSpec("Child safety", "graphic-content", "child_safety", 1,
-              (Surface.ORGANIC_POST, Surface.MESSAGE, Surface.ACCOUNT), ("shapes", "noise")),
-    QueueSpec("Hate speech", "integrity", "hate_speech", 24,
-              (Surface.ORGANIC_POST, Surface.MESSAGE, Surface.ACCOUNT), ("text", "faces")),
-    QueueSpec("Bullying & harassment", "integrity", "bullying_harassment", 24,
-              (Surface.ORGANIC_POST, Surface.MESSAGE), ("text", "faces")),
-    QueueSpec("Spam & fraud", "integrity", "spam_fraud", 48,
-              (Surface.ORGANIC_POST, Surface.MESSAGE, Surface.ACCOUNT), ("text", "shapes")),
-    QueueSpec("Ads review", "ads-commerce", "advertising", 24, (Surface.AD,),
-              ("shapes", "text")),
-    QueueSpec("Commerce listings", "ads-commerce", "commerce", 48, (Surface.COMMERCE_LISTING,),
-              ("shapes", "noise")),
-    QueueSpec("IP complaints", "ip", "intellectual_property", 72,
-              (Surface.ORGANIC_POST, Surface.AD, Surface.COMMERCE_LISTING), ("shapes", "text")),
-    QueueSpec("Regulator & legal requests", "legal-response", "legal_regulatory", 12,
-              (Surface.ORGANIC_POST, Surface.ACCOUNT, Surface.AD), ("text",)),
+# What each demo queue's cases are about (surfaces, and the kinds of synthetic media).
+_CONTENT: dict[str, tuple[tuple[Surface, ...], tuple[str, ...]]] = {
+    "graphic-violence": ((Surface.ORGANIC_POST, Surface.MESSAGE),
+                         ("gore_stand_in", "shapes", "faces")),
+    "suicide-self-injury": ((Surface.ORGANIC_POST, Surface.MESSAGE), ("gore_stand_in", "text")),
+    "child-safety": ((Surface.ORGANIC_POST, Surface.MESSAGE, Surface.ACCOUNT),
+                     ("shapes", "noise")),
+    "hate-speech": ((Surface.ORGANIC_POST, Surface.MESSAGE, Surface.ACCOUNT), ("text", "faces")),
+    "bullying-harassment": ((Surface.ORGANIC_POST, Surface.MESSAGE), ("text", "faces")),
+    "spam-fraud": ((Surface.ORGANIC_POST, Surface.MESSAGE, Surface.ACCOUNT), ("text", "shapes")),
+    "ads-review": ((Surface.AD,), ("shapes", "text")),
+    "commerce-listings": ((Surface.COMMERCE_LISTING,), ("shapes", "noise")),
+    "ip-complaints": ((Surface.ORGANIC_POST, Surface.AD, Surface.COMMERCE_LISTING),
+                      ("shapes", "text")),
+    "regulator-legal-requests": ((Surface.ORGANIC_POST, Surface.ACCOUNT, Surface.AD), ("text",)),
+}
+
+TEAMS = {team.code: team.name for team in demo_org().teams}
+REVIEWERS = [
+    # username, display name, role, teams (review teams), languages
+    (p.username, p.name, p.role, [t for t in p.teams if t in TEAMS], list(p.languages))
+    for p in demo_org().people
 ]
+QUEUES = [QueueSpec(q.name, q.team, q.policy_area, q.sla_hours, *_CONTENT[q.code])
+          for q in demo_org().queues]
 _QUEUE_SPECS = {spec.name: spec for spec in QUEUES}
 
 CHANNEL_WEIGHTS = [
@@ -359,6 +355,7 @@ class DemoSummary:
     media_items: int = 0
     decisions: int = 0
     escalations: int = 0
+    audit: AuditWeekSummary | None = None  # the demo auditor's week (reviewer/demo/audit_week.py)
 
 
 def backend_has_data(backend: Database) -> bool:
@@ -366,56 +363,28 @@ def backend_has_data(backend: Database) -> bool:
         return (session.scalar(select(func.count()).select_from(Reviewer)) or 0) > 0
 
 
+def demo_queue_id(spec: OrgQueue) -> uuid.UUID:
+    return uuid.uuid5(DEMO_NAMESPACE, f"queue:{spec.name}")
+
+
+DEMO_STARTED_DAYS = {"jonas": 10}
+"""How long ago demo people started (400 days unless listed): Jonas is new."""
+
+
 def seed_people_and_queues(session: Session, taxonomy: Taxonomy, now: datetime) -> list[Queue]:
-    version = next_change_version(session)
-    for code, name in TEAMS.items():
-        if session.get(Team, code) is None:
-            session.add(Team(code=code, name=name, change_version=version))
+    """The demo's organisation (resources/demo_org.toml), applied as apply-org applies a
+    file but adding only (people and queues already on the backend stay as they are)."""
+    del taxonomy  # the file was checked against the shipped taxonomy when read
+    new_people = {p.username for p in demo_org().people} - set(session.scalars(
+        select(Reviewer.username)))
+    apply_org(session, demo_org(), now=now, prune=False, queue_id=demo_queue_id,
+              actor="demo seeder")
+    for username in new_people:
+        reviewer = session.get(Reviewer, demo_reviewer_id(username))
+        reviewer.started_on = now - timedelta(days=DEMO_STARTED_DAYS.get(username, 400))
     session.flush()
-    for username, display, role, teams, languages in REVIEWERS:
-        reviewer_id = demo_reviewer_id(username)
-        if session.get(Reviewer, reviewer_id) is not None:
-            continue
-        started = now - timedelta(days=10 if username == "jonas" else 400)
-        session.add(
-            Reviewer(
-                id=reviewer_id, username=username, display_name=display, role=role,
-                languages=languages, started_on=started, change_version=version,
-            )
-        )
-        session.flush()
-        for team in teams:
-            session.add(TeamMembership(reviewer_id=reviewer_id, team_code=team,
-                                       change_version=version))
-    queues = []
-    for spec in QUEUES:
-        taxonomy.area(spec.area)  # the queue must name a policy area that exists
-        queue = session.scalar(select(Queue).where(Queue.name == spec.name))
-        if queue is None:
-            queue = Queue(
-                id=uuid.uuid5(DEMO_NAMESPACE, f"queue:{spec.name}"), name=spec.name,
-                team_code=spec.team, policy_area=spec.area, sla_hours=spec.sla_hours,
-                graphic=taxonomy.area(spec.area).graphic, change_version=version,
-            )
-            session.add(queue)
-        queues.append(queue)
-    session.flush()
-    return queues
-
-
-ESCALATION_MEMBERS = {
-    EscalationTeam.SECOND_LEVEL: ["amara"],
-    EscalationTeam.LEGAL: ["lucia"],
-}
-"""Demo reviewers who also work an escalation team's queue (leads and admins work them all)."""
-
-
-def seed_escalation_teams(session: Session) -> None:
-    """The escalation teams and their queues (see reviewer.enforcement.escalation), with
-    demo members."""
-    members = {team: [demo_reviewer_id(name) for name in names]
-               for team, names in ESCALATION_MEMBERS.items()}
-    ensure_escalation_queues(session, version=next_change_version(session), members=members)
+    return [session.scalar(select(Queue).where(Queue.code == q.code))
+            for q in demo_org().queues]
 
 
 def _media(case: DemoCase, position: int, data: bytes, mime_type: str, filename: str,
@@ -451,7 +420,6 @@ def seed_demo(
     summary = DemoSummary()
     with backend.writing() as session:
         queues = seed_people_and_queues(session, taxonomy, now)
-        seed_escalation_teams(session)
         context = DemoContext.of(taxonomy, now, weights, queues)
     summary.reviewers = len(REVIEWERS)
     summary.queues = len(queues)
@@ -529,4 +497,6 @@ def seed_demo(
         made += size
         if progress is not None:
             progress(made, cases)
+    # The demo auditor's week over these decisions, once (its own rng: the cases stay).
+    summary.audit = seed_audit_week(backend, taxonomy, clock, rng)
     return summary

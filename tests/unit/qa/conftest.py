@@ -8,6 +8,13 @@ from reviewer.store.database import sqlite_url
 from reviewer.workstation import Workstation
 
 
+@pytest.fixture(autouse=True)
+def _no_demo_audit_week(monkeypatch):
+    """These tests start from an auditor with nothing drawn yet: the demo here has no
+    auditor's week (reviewer/demo/audit_week.py, tested in tests/unit/demo)."""
+    monkeypatch.setattr("reviewer.demo.seed.seed_audit_week", lambda *args, **kwargs: None)
+
+
 @pytest.fixture
 def reviewer_ws(workstation):
     """The demo reviewer's workstation: its backend holds the decisions audits sample."""
