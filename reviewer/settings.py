@@ -201,6 +201,10 @@ LEASES_MINUTES = _declare(
     "leases/minutes", int, 15,
     "How long a lease lasts before it must be renewed (the backend grants at most a day).",
     1, 24 * 60)
+ROUTING_ON_SHIFT_HOURS = _declare(
+    "routing/on_shift_hours", float, 8.0,
+    "Who counts as on shift for a lead's unserved languages: people who took a lease or "
+    "recorded a decision within this many hours.", 0.5, 24.0)
 SYNC_INTERVAL_SECONDS = _declare(
     "sync/interval_seconds", int, 60, "How often the app syncs in the background.", 1, 3600)
 OFFLINE_KIT_HOURS = _declare(

@@ -29,10 +29,11 @@ from reviewer.queue.case_queue import PriorityWeights, QueueFilter
 from reviewer.queue.leases import Lease
 from reviewer.queue.notes import add_note, notes_for
 from reviewer.queue.pages import QueuePages
+from reviewer.queue.routing import UnservedCases, may_route, set_language_routing, unserved_cases
 from reviewer.reports.desk import ReportsDesk
 from reviewer.secret_store import SecretStore
 from reviewer.security.secrets import KeyringSecretStore
-from reviewer.settings import CoreSettings
+from reviewer.settings import ROUTING_ON_SHIFT_HOURS, CoreSettings
 from reviewer.store import replica as replica_files
 from reviewer.store.database import BackendUnavailable, Database, DataPaths, normalise_url
 from reviewer.store.keys import DatabaseKeys
@@ -255,6 +256,29 @@ class Workstation:
     def queues(self) -> list[tuple[uuid.UUID, str]]:
         with self.replica.sessions() as session:
             return [(q.id, q.name) for q in session.scalars(select(Queue).order_by(Queue.name))]
+
+    def language_routing(self, queue_id: uuid.UUID) -> bool | None:
+        """Whether get next routes this queue's cases by language (None: no such queue)."""
+        with self.replica.sessions() as session:
+            queue = session.get(Queue, queue_id)
+            return None if queue is None else bool(queue.language_routing)
+
+    def may_route(self, queue_id: uuid.UUID) -> bool:
+        """Whether this person may turn the queue's language routing off or on."""
+        return may_route(self.replica.sessions, self.reviewer_id, queue_id)
+
+    def set_language_routing(self, queue_id: uuid.UUID, on: bool) -> bool:
+        """A lead turns language routing off or on for a queue (or raises RoutingRefused);
+        sent at the next sync. Returns whether it changed."""
+        return set_language_routing(self.replica.sessions, queue_id=queue_id,
+                                    actor_id=self.reviewer_id, client_id=self.client_id,
+                                    on=on, clock=self.clock)
+
+    def unserved_cases(self) -> UnservedCases:
+        """For a lead: open cases of their queues in a language nobody on shift reviews."""
+        window = timedelta(hours=self.settings.get(ROUTING_ON_SHIFT_HOURS))
+        return unserved_cases(self.replica.sessions, self.reviewer_id, self.clock.now(),
+                              window)
 
     def languages(self) -> list[str]:
         with self.replica.sessions() as session:

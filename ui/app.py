@@ -104,6 +104,7 @@ def build_main_window(workstation, tasks, renderer, settings):  # type: ignore[n
     from ui.enforcement.actions import EnforcementActions
     from ui.main_window import MainWindow
     from ui.qa.review import QualityActions
+    from ui.queue.lead import LeadQueueActions
     from ui.widgets.changes import ChangeBus
 
     changes = ChangeBus()
@@ -111,6 +112,9 @@ def build_main_window(workstation, tasks, renderer, settings):  # type: ignore[n
     EnforcementActions(window, workstation, window.panel, tasks, changes)  # Decision menu
     QualityActions(window, workstation, tasks, renderer, settings, role=window.role,
                    ledger=window.wellness.ledger, changes=changes)  # Quality menu
+    LeadQueueActions.for_role(window.role, window, workstation, tasks, changes,
+                              filter_bar=window.filter_bar, model=window.queue_model,
+                              request_sync=window.request_sync)  # Queue menu, leads only
     window.add_help_menu()
     return window
 

@@ -7,7 +7,10 @@ recognised by its older token and kept as a conflict, never dropped.
 
 On PostgreSQL, "get next" takes the best open case that nobody else is taking at this very
 moment (``FOR UPDATE SKIP LOCKED``), so reviewers pressing N together never wait for each
-other and never get the same case. Every function here locks case rows before it takes a
+other and never get the same case. Get next routes by language: it offers a reviewer only
+cases in the languages they review (`Reviewer.languages`), unless a lead turned language
+routing off for the case's queue (`reviewer.queue.routing`); archived queues are never
+offered. Every function here locks case rows before it takes a
 change version (the backend-wide lock order, see ``reviewer.sync.engine``), and only ever
 waits for a case lock while it holds nothing else.
 """
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from reviewer.clock import Clock
@@ -87,12 +90,17 @@ def expire_leases(session: Session, now: datetime) -> int:
     return len(expired)
 
 
-def workable_queue_ids(session: Session, reviewer_id: uuid.UUID) -> list[uuid.UUID] | None:
-    """The queues a reviewer may take cases from: their teams' (a lead's too; None: all,
-    for admins)."""
+def _active_reviewer(session: Session, reviewer_id: uuid.UUID) -> Reviewer:
     reviewer = session.get(Reviewer, reviewer_id)
     if reviewer is None or not reviewer.active:
         raise LeaseError("this reviewer account is not active on the backend")
+    return reviewer
+
+
+def workable_queue_ids(session: Session, reviewer_id: uuid.UUID) -> list[uuid.UUID] | None:
+    """The queues a reviewer may take cases from: their teams' (a lead's too; None: all,
+    for admins)."""
+    reviewer = _active_reviewer(session, reviewer_id)
     if reviewer.role == Role.ADMIN.value:
         return None
     teams = select(TeamMembership.team_code).where(TeamMembership.reviewer_id == reviewer_id)
@@ -113,16 +121,49 @@ def grant_lease(session: Session, case: Case, reviewer_id: uuid.UUID, now: datet
     return Lease(case.id, reviewer_id, case.fencing_token, now + duration)
 
 
+def reviewed_languages(reviewer: Reviewer) -> tuple[str, ...]:
+    """The language codes a person reviews, lower-cased and without blanks (their skills
+    from the organisation; empty: nothing is recorded)."""
+    return tuple(sorted({str(code).strip().lower() for code in reviewer.languages or ()
+                         if str(code).strip()}))
+
+
+def in_languages(language: ColumnElement[str], codes: tuple[str, ...]) -> ColumnElement[bool]:
+    """SQL: ``language`` is one of ``codes``, or a regional form of one ("pt-BR" for
+    "pt"). Codes are compared lower-cased."""
+    if not codes:
+        return false()
+    lowered = func.lower(language)
+    return or_(lowered.in_(codes), *(lowered.like(f"{code}-%") for code in codes))
+
+
 def lease_next_case(backend: Database, reviewer_id: uuid.UUID, clock: Clock,
                     duration: timedelta = DEFAULT_LEASE) -> Lease | None:
-    """Atomically lease the highest-priority open case this reviewer may work."""
+    """Atomically lease the highest-priority open case this reviewer may work.
+
+    The case is one of the queues they may work (`workable_queue_ids`) that is not
+    archived, and in a language they review (`Reviewer.languages`, a regional form such as
+    "pt-BR" counting for "pt"), unless the queue's ``language_routing`` is off. A person
+    with no recorded languages is not filtered by language: nothing in the organisation says
+    what they read, and routing them nothing would be worse than routing them anything.
+    The case is chosen and locked by one query (``FOR UPDATE SKIP LOCKED``); the queue
+    rules are subqueries of it, so no queue row is locked.
+    """
     now = clock.now()
     with backend.talking(), backend.writing() as session:
         expire_leases(session, now)
+        reviewer = _active_reviewer(session, reviewer_id)
         queues = workable_queue_ids(session, reviewer_id)
-        statement = select(Case).where(Case.status == CaseStatus.NEW.value)
+        offered = select(Queue.id).where(Queue.archived.is_(False))
         if queues is not None:
-            statement = statement.where(Case.queue_id.in_(queues))
+            offered = offered.where(Queue.id.in_(queues))
+        statement = select(Case).where(Case.status == CaseStatus.NEW.value,
+                                       Case.queue_id.in_(offered))
+        languages = reviewed_languages(reviewer)
+        if languages:
+            unrouted = offered.where(Queue.language_routing.is_(False))
+            statement = statement.where(or_(Case.queue_id.in_(unrouted),
+                                            in_languages(Case.language, languages)))
         case = session.scalars(
             statement.order_by(Case.priority_key, Case.id).limit(1)
             .with_for_update(skip_locked=True)

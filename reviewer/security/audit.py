@@ -53,6 +53,7 @@ class AuditKind:
     RESPONSE = "response"
     REVEAL = "reveal"
     LEASE_REASSIGNED = "lease_reassigned"
+    QUEUE_ROUTING = "queue_routing"  # a lead turned a queue's language routing off or on
     EXPORT = "export"
 
 

@@ -38,6 +38,7 @@ from reviewer.enforcement.decisions import (
 from reviewer.enforcement.escalation import destination_queue
 from reviewer.policy.taxonomy import Taxonomy
 from reviewer.qa.apply import QA_APPLIERS, score_golden_decisions
+from reviewer.queue.routing import ROUTING_APPLIERS
 from reviewer.security.audit import AuditEntryRefused, store_pushed_entries
 from reviewer.store.changes import next_change_version
 from reviewer.store.models import (
@@ -420,6 +421,7 @@ APPLIERS = {
     "audit": _apply_audit_only,
     "wellness_summary": _apply_wellness_summary,
     **QA_APPLIERS,  # qa_review, qa_verdict, qa_samples (reviewer/qa/apply.py)
+    **ROUTING_APPLIERS,  # queue_routing: a lead's language routing (reviewer/queue/routing.py)
 }
 
 

@@ -48,7 +48,7 @@ REMEMBERED_KEYS = [
 
 def test_each_setting_is_declared_once_with_a_type_default_and_one_line_of_description():
     keys = [s.key for s in SETTINGS]
-    assert len(keys) == len(set(keys)) == 33
+    assert len(keys) == len(set(keys)) == 34
     for declared in SETTINGS:
         assert type(declared.default) is declared.type, declared.key
         assert declared.check(declared.default) == declared.default

@@ -82,6 +82,10 @@ COLUMNS = (
 )
 
 
+UNSERVED_MARK = "\u26a0"
+"""Before a case's language when nobody on shift reviews it (leads only)."""
+
+
 class CaseQueueModel(QAbstractTableModel):
     COLUMNS = COLUMNS
     PRIORITY_COLUMN = 0
@@ -106,6 +110,9 @@ class CaseQueueModel(QAbstractTableModel):
         self._cursor: PageCursor | None = None
         self._has_more = False
         self._now = clock.now()
+        self.unserved: frozenset[uuid.UUID] = frozenset()
+        """Cases in a language nobody on shift reviews, marked for leads (set by
+        `ui.queue.lead.LeadQueueActions`)."""
 
     # -- what the queue shows --------------------------------------------------------------
 
@@ -116,6 +123,20 @@ class CaseQueueModel(QAbstractTableModel):
     def set_order(self, order: QueueOrder) -> None:
         self.order = order
         self.refresh()
+
+    def set_unserved(self, case_ids: frozenset[uuid.UUID]) -> None:
+        """Mark these cases' language as unserved (nobody on shift reviews it)."""
+        if case_ids == self.unserved:
+            return
+        self.unserved = frozenset(case_ids)
+        column = next(i for i, c in enumerate(self.COLUMNS) if c.key == "language")
+        if self._ids:
+            self.dataChanged.emit(self.index(0, column), self.index(len(self._ids) - 1, column),
+                                  [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole])
+
+    def is_unserved(self, row: int) -> bool:
+        case_id = self.case_id(row)
+        return case_id is not None and case_id in self.unserved
 
     def refresh(self) -> None:
         """Start again from the first page (after a sync, a filter or a sort change)."""
@@ -251,6 +272,8 @@ class CaseQueueModel(QAbstractTableModel):
             if column.key == "area":
                 return self.area_names.get(row.policy_area, row.policy_area)
             text = column.render(row, self._now, self.weights)
+            if column.key == "language" and row.id in self.unserved:
+                return f"{UNSERVED_MARK} {text}"
             if column.key == "sla":
                 state = sla_state(row.reported_at, row.due_at, self._now)
                 return f"{SLA_STYLE[state][0]} {text}"
@@ -274,6 +297,9 @@ class CaseQueueModel(QAbstractTableModel):
             if column.key == "ref":
                 notes = f" · {row.note_count} handoff note(s)" if row.note_count else ""
                 return f"{row.queue_name} · severity {row.severity}{notes}"
+            if column.key == "language" and row.id in self.unserved:
+                return (f"Unserved language: nobody on shift in this queue's team reviews "
+                        f"{row.language.upper()}")
             if column.key == "holder" and row.lease_expires_at is not None:
                 return f"Leased until {row.lease_expires_at:%H:%M} UTC"
         return None

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from reviewer.demo.seed import demo_reviewer_id
 from reviewer.enforcement.decisions import DecisionDraft, record_decision
@@ -44,13 +44,15 @@ def test_get_next_leases_the_highest_priority_case_i_may_work(workstation, clock
     with workstation.backend.sessions() as session:
         teams = select(TeamMembership.team_code).where(TeamMembership.reviewer_id == AMARA)
         mine = select(Queue.id).where(Queue.team_code.in_(teams))
-        best = session.scalars(
-            select(Case).where(Case.status == "new", Case.queue_id.in_(mine))
+        best = session.scalars(  # in her teams' queues and her languages (English, French)
+            select(Case).where(Case.status == "new", Case.queue_id.in_(mine),
+                               Case.language.in_(("en", "fr")))
             .order_by(Case.priority_key)).first()
         leased = session.get(Case, lease.case_id)
     assert best is None or priority_score(leased.priority_key, clock.now(), PriorityWeights()) \
         >= priority_score(best.priority_key, clock.now(), PriorityWeights())
     assert leased.status == "leased" and leased.lease_holder_id == AMARA
+    assert leased.language in ("en", "fr")
     assert leased.lease_expires_at == clock.now() + timedelta(minutes=15)
     assert lease.fencing_token == leased.fencing_token >= 1
     with workstation.backend.sessions() as session:
@@ -149,6 +151,8 @@ def _first_new_case(workstation):
 
 def test_concurrent_processes_never_receive_the_same_case(workstation):
     """Four real processes call get-next until the queue is empty."""
+    with workstation.backend.writing() as session:  # every language for the admin (English)
+        session.execute(update(Queue).values(language_routing=False))
     with workstation.backend.sessions() as session:
         open_ids = {str(i) for i in session.scalars(select(Case.id).where(Case.status == "new"))}
     url = sqlite_url(workstation.paths.backend)
