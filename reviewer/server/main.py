@@ -18,6 +18,9 @@ from reviewer.policy.taxonomy import TaxonomyError, load_taxonomy
 from reviewer.store.database import BackendError, Database, SchemaVersionError, check_schema
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
+OPEN_CONNECTIONS = 10_000
+"""Client connections kept open at once (each workstation keeps one between requests);
+the requests handled at once are bounded by ``--max-connections``."""
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from reviewer.server.app import create_app
+    from reviewer.server.requests import RequestLimit
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -69,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                      session_ttl=timedelta(minutes=max(1, args.session_minutes)))
     host, port = args.listen
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="info", access_log=False,
-        limit_concurrency=args.max_connections, timeout_keep_alive=15,
+        RequestLimit(app, args.max_connections), host=host, port=port, log_level="info",
+        access_log=False, limit_concurrency=max(OPEN_CONNECTIONS, args.max_connections),
+        timeout_keep_alive=15,
         ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
         ssl_keyfile=str(args.tls_key) if args.tls_key else None)
     uvicorn.Server(config).run()

@@ -57,6 +57,36 @@ class Service:
     intake: Any = None  # reviewer.server.intake.Intake, set by create_app
 
 
+class RequestLimit:
+    """At most ``limit`` HTTP requests handled at once; more are answered 503 with
+    ``Retry-After`` (``reviewer-server --max-connections``).
+
+    uvicorn's own ``limit_concurrency`` counts open connections as well as requests, and
+    every workstation keeps its connection open between requests, so with it as this
+    bound 200 signed-in workstations were refused everything (the team load test,
+    bench/bench_team_load.py); uvicorn's bound is kept for connections only, far higher."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.active = 0  # one event loop: no lock needed
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            busy = Refusal(503, "busy", "the service is busy; try again shortly",
+                           {"Retry-After": str(RETRY_AFTER_S)})
+            await refusal_response(busy)(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
 def refusal_response(error: Refusal) -> JSONResponse:
     return JSONResponse({"error": error.kind, "message": str(error)}, status_code=error.status,
                         headers=error.headers)

@@ -56,6 +56,15 @@ BENCHES = (
                    r"ingest_file \([\d,]+ loaded, 0 rejected\): [\d,]+ reports in \d+\.\d+ s"),
           ratio=r"all [\d,]+ reports: .* service / ingest = \d+\.\d+x; service / COPY = "
                 r"\d+\.\d+x"),
+    Bench("bench_team_load.py",
+          figures=(r"decisions: [\d,]+ in \d+ simulated s, \d+\.\d decisions/s held",
+                   r"sync \(check-in, push, lease expiry, pull\): p50 \d+\.\d ms, p99 \d+\.\d ms",
+                   r"get next \(POST /v1/leases/next\): p50 \d+\.\d ms, p99 \d+\.\d ms",
+                   r"PostgreSQL connections open at once: at most \d+ .* of max_connections",
+                   r"errors: \d+; rejected mutations: \d+",
+                   r"exactly once: [\d,]+ decisions recorded .*; lost \d+, duplicated \d+"),
+          ratio=r"against 1 workstation alone \(p50 \d+\.\d ms, p99 \d+\.\d ms\): "
+                r"p50 \d+\.\d+x, p99 \d+\.\d+x"),
     Bench("bench_video.py",
           figures=(r"app path \(seek \+ decode forward\): \d+\.\d+ s to all 12 frames",
                    r"blurred: frames shown \d+ of \d+ due in \d+\.\d s"),
