@@ -5,6 +5,7 @@ focus is, and the pixels the media viewer paints."""
 from __future__ import annotations
 
 import io
+import time
 
 from PIL import Image, ImageChops, ImageStat
 from PySide6.QtCore import QBuffer, QIODevice, QSettings, Qt
@@ -23,10 +24,15 @@ from ui.widgets.tasks import TaskRunner
 def wait_until_idle(qtbot, tasks: TaskRunner, timeout: int = 10_000) -> None:  # type: ignore[no-untyped-def]
     """Every background task has finished and its result has reached the GUI thread
     (`TaskRunner.all_done`). Safe to call when nothing runs: no event is processed between
-    the check and the wait, so the signal cannot be missed."""
-    if tasks.active:
-        qtbot.waitSignal(tasks.all_done, timeout=timeout).wait()
-    assert tasks.active == 0
+    the check and the wait, so the signal cannot be missed. A result's callback, or an event
+    handled in the same turn of the loop, may start the next task (media rendered after a
+    row is selected, then its storyboard): then it waits for that one too, within the same
+    overall timeout."""
+    deadline = time.monotonic() + timeout / 1000
+    while tasks.active:
+        left = int((deadline - time.monotonic()) * 1000)
+        assert left > 0, f"{tasks.active} background task(s) still running after {timeout} ms"
+        qtbot.waitSignal(tasks.all_done, timeout=left).wait()
 
 
 def wait_active(qtbot, widget: QWidget, timeout: int = 5_000) -> None:  # type: ignore[no-untyped-def]

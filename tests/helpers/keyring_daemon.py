@@ -118,12 +118,15 @@ def _wait_until_ready(daemon: subprocess.Popen[bytes], timeout: float) -> None:
         try:
             connection = secretstorage.dbus_init()
             try:
-                collection = secretstorage.get_default_collection(connection)
+                # Not get_default_collection: asked before the daemon has made the login
+                # keyring from the password, it would create one through a prompt that
+                # nobody answers ("Prompt dismissed") and the run would never start.
+                collection = secretstorage.Collection(connection)
                 if not collection.is_locked():
                     return
             finally:
                 connection.close()
-        except Exception as exc:  # not on the bus yet
+        except Exception as exc:  # not on the bus yet, or no login keyring yet
             error = exc
         time.sleep(0.1)
     raise KeyringDaemonError(f"the test keyring did not come up: {error}")
