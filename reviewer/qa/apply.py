@@ -212,7 +212,7 @@ def score_golden_decisions(session: Session, decision_ids: Iterable[Any], versio
             ids.append(uuid.UUID(str(value)))
         except ValueError:
             continue
-    if not ids or version <= 0:
+    if not ids or version == 0:  # 0: no version taken (a placeholder is negative)
         return 0
     added = 0
     for start in range(0, len(ids), 1000):

@@ -76,33 +76,33 @@ $$;
 
 CREATE OR REPLACE FUNCTION rw_my_role() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT role::text FROM public.reviewer WHERE id = public.rw_me()
+    SELECT role::text FROM public.reviewer WHERE id = (SELECT public.rw_me())
 $$;
 
 CREATE OR REPLACE FUNCTION rw_my_queue_ids() RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT q.id FROM public.queue q
     JOIN public.team_membership m ON m.team_code = q.team_code
-    WHERE m.reviewer_id = public.rw_me()
+    WHERE m.reviewer_id = (SELECT public.rw_me())
 $$;
 
 CREATE OR REPLACE FUNCTION rw_my_escalated_case_ids() RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT e.case_id FROM public.escalation e WHERE e.reviewer_id = public.rw_me()
+    SELECT e.case_id FROM public.escalation e WHERE e.reviewer_id = (SELECT public.rw_me())
 $$;
 
 CREATE OR REPLACE FUNCTION rw_my_team_member_ids() RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT DISTINCT other.reviewer_id FROM public.team_membership other
     JOIN public.team_membership mine ON mine.team_code = other.team_code
-    WHERE mine.reviewer_id = public.rw_me()
+    WHERE mine.reviewer_id = (SELECT public.rw_me())
 $$;
 
 CREATE OR REPLACE FUNCTION rw_holds_lease(p_case uuid, p_token bigint) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT EXISTS (SELECT 1 FROM public.review_case c
                    WHERE c.id = p_case AND c.status = 'leased'
-                     AND c.lease_holder_id = public.rw_me()
+                     AND c.lease_holder_id = (SELECT public.rw_me())
                      AND c.lease_expires_at > now()
                      AND c.fencing_token = p_token)
 $$;
@@ -110,7 +110,7 @@ $$;
 CREATE OR REPLACE FUNCTION rw_held_lease(p_case uuid, p_token bigint) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT EXISTS (SELECT 1 FROM public.lease_event e
-                   WHERE e.case_id = p_case AND e.reviewer_id = public.rw_me()
+                   WHERE e.case_id = p_case AND e.reviewer_id = (SELECT public.rw_me())
                      AND e.fencing_token = p_token
                      AND e.kind IN ('leased', 'renewed', 'reassigned'))
 $$;
@@ -119,13 +119,13 @@ CREATE OR REPLACE FUNCTION rw_my_decision_on(p_decision uuid, p_case uuid) RETUR
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT EXISTS (SELECT 1 FROM public.decision d
                    WHERE d.id = p_decision AND d.case_id = p_case
-                     AND d.reviewer_id = public.rw_me())
+                     AND d.reviewer_id = (SELECT public.rw_me()))
 $$;
 
 CREATE OR REPLACE FUNCTION rw_my_device(p_client text, p_live boolean) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT EXISTS (SELECT 1 FROM public.device d
-                   WHERE d.client_id = p_client AND d.reviewer_id = public.rw_me()
+                   WHERE d.client_id = p_client AND d.reviewer_id = (SELECT public.rw_me())
                      AND (NOT p_live OR d.revoked_at IS NULL))
 $$;
 
@@ -224,6 +224,7 @@ _FUNCTION_NAMES = (
     "rw_holds_lease(uuid, bigint)", "rw_held_lease(uuid, bigint)",
     "rw_my_decision_on(uuid, uuid)", "rw_my_device(text, boolean)", "rw_is_plain_reviewer()",
     "rw_next_change_version()", "rw_resolve_escalations(uuid[], timestamptz[], bigint[])",
+    "rw_stamp_changes(bigint)",
 )
 _QA_FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION rw_score_golden(p_ids uuid[], p_version bigint) RETURNS void
@@ -239,8 +240,8 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $
                 ELSE 'neither' END,
            now(), p_version
     FROM public.decision d JOIN public.qa_golden g ON g.case_id = d.case_id
-    WHERE d.id = ANY(p_ids) AND p_version > 0
-      AND (d.reviewer_id = public.rw_me() OR pg_has_role(session_user, '{owner}', 'USAGE')
+    WHERE d.id = ANY(p_ids) AND p_version <> 0
+      AND (d.reviewer_id = (SELECT public.rw_me()) OR pg_has_role(session_user, '{owner}', 'USAGE')
            OR pg_has_role(session_user, 'rw_admin', 'MEMBER'))
       AND NOT EXISTS (SELECT 1 FROM public.qa_golden_score s WHERE s.decision_id = d.id)
 $$;
@@ -249,12 +250,12 @@ _QA_FUNCTIONS += r"""
 CREATE OR REPLACE FUNCTION rw_my_calibration_ids() RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT m.calibration_id FROM public.qa_calibration_member m
-    WHERE m.reviewer_id = public.rw_me()
+    WHERE m.reviewer_id = (SELECT public.rw_me())
 $$;
 
 CREATE OR REPLACE FUNCTION rw_calibrations_i_run() RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT c.id FROM public.qa_calibration c WHERE c.auditor_id = public.rw_me()
+    SELECT c.id FROM public.qa_calibration c WHERE c.auditor_id = (SELECT public.rw_me())
 $$;
 """
 _QA_FUNCTIONS += r"""
@@ -263,7 +264,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     -- the originals of the caller's submitted blind reviews, and the decisions they corrected
     WITH RECURSIVE chain(id) AS (
         SELECT r.decision_id FROM public.qa_review r
-        WHERE r.auditor_id = public.rw_me() AND r.decision_id IS NOT NULL
+        WHERE r.auditor_id = (SELECT public.rw_me()) AND r.decision_id IS NOT NULL
         UNION
         SELECT d.supersedes_id FROM public.decision d JOIN chain ON d.id = chain.id
         WHERE d.supersedes_id IS NOT NULL)
@@ -280,14 +281,17 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public 
 DECLARE
     changed integer;
 BEGIN
-    IF p_version IS DISTINCT FROM (SELECT value FROM public.change_counter WHERE id = 1) THEN
+    -- (or this transaction's placeholder, negative, which rw_stamp_changes turns into the
+    -- version it takes at commit: reviewer.store.changes)
+    IF p_version IS NULL OR (p_version >= 0 AND p_version IS DISTINCT FROM
+                             (SELECT value FROM public.change_counter WHERE id = 1)) THEN
         RAISE EXCEPTION USING MESSAGE = 'rw_reveal_original: not this push''s change version',
             ERRCODE = 'insufficient_privilege';
     END IF;
     -- the decision and those it corrected (a replica needs the decisions it points to)
     WITH RECURSIVE chain(id) AS (
         SELECT r.decision_id FROM public.qa_review r
-        WHERE r.id = p_review AND (r.auditor_id = public.rw_me()
+        WHERE r.id = p_review AND (r.auditor_id = (SELECT public.rw_me())
                                    OR pg_has_role(session_user, '{owner}', 'USAGE'))
         UNION
         SELECT d.supersedes_id FROM public.decision d JOIN chain ON d.id = chain.id
@@ -379,7 +383,10 @@ def sampling_frame_sql(owner: str, severe_actions: tuple[str, ...]) -> str:
 # Shorthands used in the policies below (each subquery is planned once per statement).
 _ME = "(SELECT rw_me())"
 _MY_CASES = "(SELECT rw_my_queue_ids())"
-_CASE_VISIBLE = "case_id IN (SELECT c.id FROM review_case c)"  # through review_case's policies
+# Through review_case's own policies, one primary-key lookup per row: a pull reads only the
+# rows that changed, and `case_id IN (SELECT c.id FROM review_case c)` would hash every case
+# the person may see, again for each table with a changed row (bench/bench_team_load.py).
+_CASE_VISIBLE = "EXISTS (SELECT 1 FROM review_case c WHERE c.id = case_id)"
 _TEAM = "rw_reviewer, rw_lead"
 _ALL_APP = "rw_reviewer, rw_auditor, rw_lead, rw_admin"
 
@@ -396,19 +403,55 @@ _GRANTS: dict[str, dict[str, str]] = {
                   "second_review", "note", "case_response", "lease_event", "audit_log",
                   "applied_mutation", "wellness_summary", "wellness_state", "device")
 }
-_WRITING_FUNCTIONS = ("rw_next_change_version()",
+_WRITING_FUNCTIONS = ("rw_next_change_version()", "rw_stamp_changes(bigint)",
                       "rw_resolve_escalations(uuid[], timestamptz[], bigint[])",
                       "rw_score_golden(uuid[], bigint)", "rw_reveal_original(uuid, bigint)")
 """Functions that change rows: the owner's (the service's) alone."""
+
+
+def _versioned_tables(connection: Connection) -> list[str]:
+    """The tables whose rows carry a change version (every synced table)."""
+    return sorted(connection.execute(text(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND column_name = 'change_version'")).scalars())
+
+
+def stamp_function_sql(owner: str, tables: list[str]) -> str:
+    """``rw_stamp_changes(placeholder)``: take the change counter and give every row this
+    transaction wrote with ``placeholder`` (reviewer.store.changes) the version taken. Each
+    table's ``change_version`` is indexed, so each statement finds only this transaction's
+    rows; the counter is held from here until the commit, which follows at once."""
+    updates = "\n".join(
+        f"    UPDATE public.{_quote(table)} SET change_version = version "
+        "WHERE change_version = p_placeholder;" for table in tables)
+    return f"""
+CREATE OR REPLACE FUNCTION rw_stamp_changes(p_placeholder bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    version bigint;
+BEGIN
+    IF NOT pg_has_role(session_user, '{owner}', 'USAGE') THEN
+        RAISE EXCEPTION USING MESSAGE = 'rw_stamp_changes is the backend service''s',
+            ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_placeholder IS NULL OR p_placeholder >= 0 THEN
+        RAISE EXCEPTION USING MESSAGE = 'rw_stamp_changes: a placeholder is negative, not '
+            || coalesce(p_placeholder::text, 'null');
+    END IF;
+    version := public.rw_next_change_version();
+{updates}
+    RETURN version;
+END
+$$;
+"""
 
 
 def _policies(owner: str) -> dict[str, list[str]]:
     """CREATE POLICY statement bodies per table: ``name`` ``ON table`` is added."""
     del owner
     visible_by_case = [
-        f"rw_team_select FOR SELECT TO {_TEAM} USING (case_id IN (SELECT c.id FROM review_case c))",
-        "rw_auditor_select FOR SELECT TO rw_auditor "
-        "USING (case_id IN (SELECT c.id FROM review_case c))",
+        f"rw_team_select FOR SELECT TO {_TEAM} USING ({_CASE_VISIBLE})",
+        f"rw_auditor_select FOR SELECT TO rw_auditor USING ({_CASE_VISIBLE})",
     ]
     return {
         "team": [f"rw_read FOR SELECT TO {_ALL_APP} USING (true)"],
@@ -662,6 +705,7 @@ def apply_row_security(connection: Connection, *,
     if not re.fullmatch(r"[A-Za-z0-9_.@-]+", owner):
         raise ValueError(f"unexpected owner role name {owner!r}")
     run(_FUNCTIONS.replace("{owner}", owner))
+    run(stamp_function_sql(owner, _versioned_tables(connection)))
     has_qa = connection.execute(text(
         "SELECT count(*) = 2 FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename IN ('qa_golden', 'qa_golden_score')")).scalar_one()
@@ -770,7 +814,8 @@ def _fingerprint(connection: Connection, owner: str, severe: tuple[str, ...]) ->
     database = connection.execute(text("SELECT current_database()")).scalar_one()
     state = repr((SECURITY_VERSION, owner, database, _FUNCTIONS, _QA_FUNCTIONS, _GRANTS, _QA_GRANTS,
                   _policies(owner), _qa_policies(), [tuple(row[:2]) for row in tables],
-                  [tuple(row) for row in groups], sampling_frame_sql(owner, severe)))
+                  [tuple(row) for row in groups], sampling_frame_sql(owner, severe),
+                  stamp_function_sql(owner, _versioned_tables(connection))))
     return "rw-security " + hashlib.sha256(state.encode()).hexdigest()
 
 

@@ -23,6 +23,12 @@ OPEN_CONNECTIONS = 10_000
 the requests handled at once are bounded by ``--max-connections``."""
 
 
+DB_CONNECTIONS = 20
+"""PostgreSQL connections the service holds (``--db-connections``): requests beyond them
+wait for one, rather than each opening its own; well within the stock ``max_connections``
+of 100, with room for people's own sign-in checks and an admin's session."""
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -46,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "again (default 60)")
     parser.add_argument("--max-connections", type=int, default=200,
                         help="requests handled at once; more get 503 (default 200)")
+    parser.add_argument("--db-connections", type=int, default=DB_CONNECTIONS,
+                        help="PostgreSQL connections the service keeps open and uses at "
+                             f"most (default {DB_CONNECTIONS})")
     parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate")
     parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key")
     return parser
@@ -61,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         taxonomy = load_taxonomy(args.policies) if args.policies else load_taxonomy()
-        database = Database.open(args.backend, migrate=False)
+        database = Database.open(args.backend, migrate=False,
+                                 pool_size=max(1, args.db_connections))
         if database.is_embedded:
             print("error: reviewer-server serves a PostgreSQL backend", file=sys.stderr)
             return 2

@@ -6,6 +6,7 @@ directory migrates it before any service touches it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -288,7 +289,7 @@ def tls_policy(url: URL, *, allow_unverified_tls: bool = False) -> URL:
 
 
 def make_engine(url: str | URL, *, key: bytes | None = None, keys: DatabaseKeys | None = None,
-                allow_unverified_tls: bool = False) -> Engine:
+                allow_unverified_tls: bool = False, pool_size: int | None = None) -> Engine:
     """An engine for ``url``.
 
     An SQLite file is an SQLCipher database when it has a key: ``key``, or the one ``keys``
@@ -318,6 +319,9 @@ def make_engine(url: str | URL, *, key: bytes | None = None, keys: DatabaseKeys 
                          allow_unverified_tls=allow_unverified_tls)
     # Error messages (which reach logs and crash reports) never quote a statement's
     # parameters: they hold case text.
+    if pool_size is not None and url.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                             pool_size=max(1, pool_size), max_overflow=0, pool_timeout=60)
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
@@ -407,7 +411,10 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
+    """The schema version this code needs (read once: the migrations do not change while
+    the process runs; the service answers it to every workstation that signs in)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -498,12 +505,14 @@ class Database:
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = True, key: bytes | None = None,
-             keys: DatabaseKeys | None = None, allow_unverified_tls: bool = False) -> Database:
+             keys: DatabaseKeys | None = None, allow_unverified_tls: bool = False,
+             pool_size: int | None = None) -> Database:
         """Open (and with ``migrate``, upgrade) a database; with ``migrate=False`` nothing
         connects yet, so a backend that is offline does not stop the app from starting.
         ``key``, or the one ``keys`` has for the file, encrypts an SQLite file (see
         `make_engine`)."""
-        engine = make_engine(url, key=key, keys=keys, allow_unverified_tls=allow_unverified_tls)
+        engine = make_engine(url, key=key, keys=keys, allow_unverified_tls=allow_unverified_tls,
+                             pool_size=pool_size)
         if migrate:
             try:
                 upgrade_to_head(engine)

@@ -25,7 +25,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, any_, bindparam, insert, select, text, tuple_, update
+from sqlalchemy import (
+    JSON,
+    any_,
+    bindparam,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -440,7 +451,7 @@ def _pg_score_golden(session: Session, decision_ids: list[Any], version: int) ->
     for value in decision_ids:
         with contextlib.suppress(ValueError, TypeError):
             ids.append(uuid.UUID(str(value)))
-    if not ids or version <= 0:
+    if not ids or version == 0:  # 0: no version taken (a placeholder is negative)
         return
     session.flush()
     session.execute(
@@ -1122,13 +1133,28 @@ class ChangeBatch:
         return sum(len(rows) for rows in self.rows.values())
 
 
+def changed_tables(session: Session, after: int, upto: int,
+                   models: Sequence[type[Base]] = SYNCED_MODELS) -> set[str]:
+    """The tables with at least one row whose version is in (after, upto], in one query
+    (one index probe per table). Read as the owner, it says nothing about whose rows."""
+    probes = [select(literal(model.__tablename__).label("name")).where(
+        select(model.__table__.c.change_version)
+        .where(model.__table__.c.change_version > after,
+               model.__table__.c.change_version <= upto).limit(1).exists())
+        for model in models]
+    return set(session.scalars(union_all(*probes)))
+
+
 def read_changes(
     session: Session,
     after: int,
     upto: int,
     models: Sequence[type[Base]] = SYNCED_MODELS,
 ) -> ChangeBatch:
+    """The rows of ``models`` changed in (after, upto]; every synced table is in the batch,
+    those not read with no rows."""
     batch = ChangeBatch(after=after, upto=upto)
+    batch.rows.update({model.__tablename__: [] for model in SYNCED_MODELS})
     for model in models:
         table = model.__table__
         result = session.execute(

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 import reviewer.sync.appliers as backend_module
+from reviewer.store.changes import stamp_changes
 from reviewer.store.models import (
     AppliedMutation,
     AuditLogEntry,
@@ -119,6 +120,7 @@ def apply_and_undo(workstation, batch: list[Mutation]):  # type: ignore[no-untyp
     with workstation.backend.sessions() as remote:
         remote.begin()
         results = apply_mutations(remote, batch)
+        stamp_changes(remote)  # the versions the commit would give (the same in every run)
         state = snapshot(remote)
         remote.rollback()
     return results, state

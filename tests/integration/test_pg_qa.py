@@ -37,6 +37,13 @@ MEI = demo_reviewer_id("mei")
 RATIONALE = "Seen in full: it matches this policy's definition."
 
 
+@pytest.fixture(autouse=True)
+def _no_demo_audit_week(monkeypatch):
+    """These tests count what they draw themselves: the seeded demo has no auditor's week
+    here (reviewer/demo/audit_week.py, tested in tests/unit/demo)."""
+    monkeypatch.setattr("reviewer.demo.seed.seed_audit_week", lambda *args, **kwargs: None)
+
+
 def _draw(url, clock, seed=9, rate=0.5) -> int:
     backend = Database.open(url, migrate=False)
     try:

@@ -72,6 +72,7 @@ RW_HELPERS = {
     "rw_my_device", "rw_my_escalated_case_ids", "rw_my_queue_ids", "rw_my_role",
     "rw_my_team_member_ids", "rw_next_change_version", "rw_resolve_escalations",
     "rw_reveal_original", "rw_revealed_decision_ids", "rw_sampling_frame", "rw_score_golden",
+    "rw_stamp_changes",
 }
 """The identity and workflow helpers row security installs (reviewer.security.row_security)."""
 
@@ -601,7 +602,7 @@ def test_a_lease_cannot_be_taken_from_someone_else_or_a_case_decided_by_hand(tea
                 "INSERT INTO lease_event (id, case_id, reviewer_id, actor_id, kind, "
                 "fencing_token, reason, at, change_version) VALUES (gen_random_uuid(), :id, "
                 ":me, :me, 'leased', 1, '', now(), 0)",
-                "SELECT rw_next_change_version()"):
+                "SELECT rw_next_change_version()", "SELECT rw_stamp_changes(-1)"):
         _denied(alice, sql, {"id": free, "me": tb.alice.id})
 
     # Through the service: Amara's live lease is hers until it runs out or a lead moves it.
