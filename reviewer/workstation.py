@@ -20,7 +20,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import selectinload
 
 from reviewer.clock import Clock, SystemClock
-from reviewer.demo.seed import DEMO_USERNAME, backend_has_data, demo_reviewer_id, seed_demo
+from reviewer.demo.seed import (
+    DEMO_USERNAME,
+    REVIEWERS,
+    backend_has_data,
+    demo_reviewer_id,
+    seed_demo,
+)
 from reviewer.enforcement.desk import EnforcementDesk
 from reviewer.policy.taxonomy import Taxonomy, load_taxonomy
 from reviewer.qa.desk import AuditDesk
@@ -43,6 +49,7 @@ from reviewer.store.outbox import get_state, pending_count
 from reviewer.sync.engine import Backoff, Progress, SyncEngine, SyncReport
 from reviewer.sync.link import BackendLink, DirectLink, DrawnSample
 from reviewer.sync.offline_kit import KitEstimate, KitReport
+from reviewer.vocabulary import Role
 from reviewer.wellness.journal import WellnessJournal
 
 APP_NAME = "ReviewerWorkstation"
@@ -226,6 +233,21 @@ class Workstation:
 
     def synchronise(self, progress: Progress | None = None) -> SyncReport:
         return self.sync.sync_once(progress)
+
+    def identity(self) -> tuple[str, str]:
+        """Who is signed in, as (display name, role), for the window's title bar and menus:
+        from the replica; before the first pull has brought their account, on the embedded
+        demo from the demo's organisation file (so ``--user sofia`` is a lead from the first
+        start on), elsewhere the username as a reviewer until the pull."""
+        reviewer = self.reviewer()
+        if reviewer is not None:
+            return reviewer.display_name, reviewer.role
+        username = self.sync.username or DEMO_USERNAME
+        if self.sync.backend.is_embedded:
+            for name, display_name, role, _teams, _languages in REVIEWERS:
+                if name == username:
+                    return display_name, role
+        return username, Role.REVIEWER.value
 
     def reviewer(self) -> Reviewer | None:
         with self.replica.sessions() as session:

@@ -65,7 +65,7 @@ SKIP_REASONS = (
 )
 
 if TYPE_CHECKING:
-    from reviewer.store.models import Reviewer
+    pass
 
 
 class MainWindow(QMainWindow):
@@ -87,8 +87,7 @@ class MainWindow(QMainWindow):
         self.lease: Lease | None = None
         self._claiming = False
         self._count_generation = 0
-        reviewer = workstation.reviewer()
-        self.role = reviewer.role if reviewer else Role.REVIEWER.value
+        self.display_name, self.role = workstation.identity()
         self.setWindowTitle("Reviewer Workstation")
 
         self.queue_model = CaseQueueModel(workstation.queue_pages, workstation.clock,
@@ -149,7 +148,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([700, 560, 360])
         self.setCentralWidget(self.splitter)
 
-        self._build_status_bar(reviewer)
+        self._build_status_bar()
         self._build_actions()
         self.wellness.attach(self, self.viewer)
         if self.wellness.load_problem:
@@ -182,10 +181,9 @@ class MainWindow(QMainWindow):
 
     # -- construction ----------------------------------------------------------------------
 
-    def _build_status_bar(self, reviewer: Reviewer | None) -> None:
+    def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        name = reviewer.display_name if reviewer else "Demo Reviewer"
-        self.user_label = QLabel(f"{name} ({self.role})")
+        self.user_label = QLabel(f"{self.display_name} ({self.role})")
         self.lease_status = QLabel()
         self.sync_status = SyncStatus(self.workstation, self.tasks, self.changes, self)
         self.sync_status.idle.connect(lambda: self.queue_view.setEnabled(True))

@@ -111,3 +111,27 @@ def test_reviewers_get_no_queue_menu_and_no_marks(qtbot, window):
     column = _language_column(window)
     rows = queue_rows(window)
     assert all(UNSERVED_MARK not in model.data(model.index(i, column)) for i in range(len(rows)))
+
+
+@pytest.mark.parametrize(("username", "label", "has_queue_menu"), [
+    ("sofia", "Sofia Lindqvist (lead)", True),
+    ("amara", "Amara Okafor (reviewer)", False),
+])
+def test_the_first_start_of_the_demo_knows_who_signed_in(qtbot, tmp_path, clock, renderer,
+                                                         secret_store, username, label,
+                                                         has_queue_menu):
+    """Before the demo is seeded and pulled, the window already has the person's name and
+    role from the demo's organisation file: `--user sofia` gets the lead's Queue menu from
+    the first start, not after a restart."""
+    fresh = Workstation.open_embedded(tmp_path / "fresh", clock=clock, username=username,
+                                      secrets=secret_store)
+    try:
+        assert fresh.reviewer() is None  # nothing pulled yet
+        window = make_window(qtbot, fresh, renderer)
+        assert window.user_label.text() == label
+        menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
+        assert ("Queue" in menus) is has_queue_menu
+        assert (window.findChild(LeadQueueActions) is not None) is has_queue_menu
+        window.close()
+    finally:
+        fresh.close()
