@@ -134,18 +134,25 @@ def _file_key(path: Path, keys: DatabaseKeys | None) -> bytes | None:
             raise BackendError(f"{path} cannot be created encrypted: no secret store was "
                                "given to keep its key")
         return None
+    encrypted = path.exists()  # and not plain SQLite (above): it needs its key
     try:
         key = keys.load(path.parent, path.name)
         if key is None and new_data_file:
             # A data directory's database is created encrypted (by reviewer-admin too).
             key = keys.create(path.parent, path.name)
-        return key
     except SecretStoreUnavailable as error:
         if new_data_file:  # never a plain file where case data will go
             raise BackendError(f"{path} cannot be created encrypted: {error}. Start the app "
                                "instead (without a keyring it keys the demo for one run), "
                                "or use a team backend") from error
+        if encrypted:
+            raise BackendError(f"{path} is encrypted and its key is kept in the OS keyring, "
+                               f"which cannot be reached: {error}") from error
         return None
+    if key is None and encrypted:
+        raise BackendError(f"{path} is encrypted, and this computer's keyring has no key for "
+                           "it (a demo started without a keyring is keyed for that run only)")
+    return key
 
 
 def key_pragma(key: bytes) -> str:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from reviewer.cli import main
 from reviewer.demo.images import make_bad_files, make_demo_image
+from reviewer.secret_store import MemorySecretStore
 from reviewer.store.database import Database, sqlite_url
 from reviewer.store.keys import DatabaseKeys
 from reviewer.store.models import Case, Decision, MediaBlob, MediaItem
@@ -102,3 +103,18 @@ def test_account_commands_need_a_postgresql_team_backend(tmp_path, capsys, monke
     assert main(["create-user", "amara", "--role", "reviewer", "--team", "integrity",
                  "--backend-url", embedded]) == 2  # the old spelling is an alias
     assert "PostgreSQL team backend" in capsys.readouterr().err
+
+
+def test_an_embedded_backend_whose_key_is_gone_is_named_not_a_traceback(tmp_path, capsys,
+                                                                       secret_store):
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "seed-demo", "--cases", "5", "--no-media"],
+                secrets=secret_store) == 0
+    capsys.readouterr()
+    other_computer = MemorySecretStore()  # the same files, a keyring without their keys
+    assert main(["--data-dir", str(data), "verify-audit-log", "--database", "backend"],
+                secrets=other_computer) == 2
+    err = capsys.readouterr().err
+    assert f"{data / 'backend.sqlite'} is encrypted, and this computer's keyring has no key" \
+        in err
+    assert "Traceback" not in err
