@@ -23,20 +23,17 @@ from __future__ import annotations
 
 import math
 import queue
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QScrollArea,
     QSlider,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -44,12 +41,8 @@ from PySide6.QtWidgets import (
 
 from reviewer.media.errors import MediaError
 from reviewer.media.storyboard import (
-    DEFAULT_STORYBOARD_FRAMES,
-    MAX_STORYBOARD_FRAMES,
-    MIN_STORYBOARD_FRAMES,
     StoryboardCache,
     StoryboardFrame,
-    StoryboardKey,
 )
 from reviewer.media.video import (
     DEFAULT_VIDEO_LIMITS,
@@ -60,11 +53,10 @@ from reviewer.media.video import (
     format_time,
 )
 from reviewer.media.video_worker import (
-    VideoJob,
     WorkerPlaybackStream,
-    build_storyboard_bounded,
 )
 from ui.viewer.audio_output import AudioOutput
+from ui.viewer.storyboard_strip import Cancel, StoryboardStrip
 from ui.widgets.images import pil_to_qimage
 from ui.widgets.tasks import TaskRunner
 
@@ -86,13 +78,8 @@ class FrameSurface(Protocol):
     def view_size(self, *args: Any, **kwargs: Any) -> Any: ...
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
-STORYBOARD_THUMB = QSize(128, 72)  # the smallest storyboard picture box
-MAX_STORYBOARD_THUMB_WIDTH = 256
-# Storyboard pictures are sized so that this many fit across the player.
-STORYBOARD_FRAMES_ACROSS = 8
-# A resize re-renders the storyboard once it has settled, if the pictures change this much.
+# A resize re-renders the storyboard once it has settled (if its pictures change size).
 STORYBOARD_RESIZE_MS = 300
-STORYBOARD_RESIZE_CHANGE = 0.1
 # The playback clock checks for due frames this often: well under a frame at 60 fps.
 PLAYBACK_TICK_MS = 4
 MAX_SHARP_SIDE = 4096
@@ -118,8 +105,7 @@ class VideoPlayer(QWidget):
         # storyboards never wait behind it.
         self._stream_tasks = TaskRunner(self, QThreadPool(self))
         self._media_source = media_source
-        self.storyboard_cache = storyboard_cache or StoryboardCache()
-        self.limits = limits
+        self._limits = limits
         self.item: Any = None
         self.info: VideoInfo | None = None
         self.error: str | None = None
@@ -128,17 +114,20 @@ class VideoPlayer(QWidget):
         self.speed = 1.0
         self.muted = True
         self.loop_range: tuple[float, float] | None = None
-        self.storyboard_count = DEFAULT_STORYBOARD_FRAMES
-        self.storyboard_frames: list[StoryboardFrame] = []
         self.frames_shown = 0
         self.frames_dropped = 0
         self._stream: WorkerPlaybackStream | None = None
         self._pending: PlaybackFrame | None = None
         self._ended = False
         self._anchor: tuple[float, float] | None = None  # (monotonic, position) of the clock
-        self._cancel_storyboard = _Cancel()
-        self._storyboard_pixmaps: list[QPixmap] = []
-        self.thumb_size = STORYBOARD_THUMB
+        # Workers must not outlive the widget: stopped when it goes (see the end of __init__).
+        running: list[WorkerPlaybackStream | Cancel] = []
+        self._running = running
+        self.strip = StoryboardStrip(
+            viewer, tasks, media_source, cache=storyboard_cache or StoryboardCache(),
+            limits=limits, running=running, on_info=self._set_info,
+            on_error=self._storyboard_failed, on_seek=self.seek)
+        self.strip.count_box.valueChanged.connect(self.set_storyboard_count)
         self.audio = AudioOutput(self)
 
         self.play_button = _button("▶", "Play / pause (K)", self.toggle_play)
@@ -166,13 +155,6 @@ class VideoPlayer(QWidget):
         self.info_label = QLabel("")
         self.info_label.setObjectName("videoInfo")
         self.info_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.progress_label = QLabel("")
-        self.count_box = QSpinBox()
-        self.count_box.setRange(MIN_STORYBOARD_FRAMES, MAX_STORYBOARD_FRAMES)
-        self.count_box.setValue(self.storyboard_count)
-        self.count_box.setAccessibleName("Storyboard frames")
-        self.count_box.setToolTip("Frames in the storyboard")
-        self.count_box.valueChanged.connect(self.set_storyboard_count)
 
         controls = QHBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
@@ -187,23 +169,13 @@ class VideoPlayer(QWidget):
         details = QHBoxLayout()
         details.setContentsMargins(0, 0, 0, 0)
         details.addWidget(self.info_label, 1)
-        details.addWidget(self.progress_label)
-        details.addWidget(self.count_box)
-        self.storyboard = QWidget()
-        self.storyboard_layout = QHBoxLayout(self.storyboard)
-        self.storyboard_layout.setContentsMargins(0, 0, 0, 0)
-        self.storyboard_layout.addStretch(1)
-        scroll = self.storyboard_scroll = QScrollArea()
-        scroll.setWidget(self.storyboard)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._fit_storyboard_height()
+        details.addWidget(self.strip.progress_label)
+        details.addWidget(self.strip.count_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
         layout.addLayout(details)
-        layout.addWidget(scroll)
+        layout.addWidget(self.strip)
 
         self._tick = QTimer(self)
         self._tick.setTimerType(Qt.TimerType.PreciseTimer)
@@ -214,9 +186,6 @@ class VideoPlayer(QWidget):
         self._resized.setInterval(STORYBOARD_RESIZE_MS)
         self._resized.timeout.connect(self._storyboard_resized)
         viewer.covered_changed.connect(self._on_covered)
-        # Workers must not outlive the widget: stop them when it goes (no `self` inside).
-        running: list[WorkerPlaybackStream | _Cancel] = []
-        self._running = running
         self.destroyed.connect(lambda *_: _stop_all(running, storyboards=True))
         self.hide()
 
@@ -232,7 +201,7 @@ class VideoPlayer(QWidget):
         self._show_time()
         self.info_label.setText("Checking the video…")
         self.show()
-        self._request_storyboard()
+        self.strip.build(item, self.info)
 
     def leave(self) -> None:
         """The item leaves: stop playing, mute again (per item), drop its storyboard."""
@@ -241,19 +210,12 @@ class VideoPlayer(QWidget):
             self.muted = True
             self.viewer.ledger.audio_changed(False)
             self._show_mute()
-        self._cancel_storyboard.set()
-        self._cancel_storyboard = _Cancel()
+        self.strip.clear()
         self.item = None
         self.info = None
         self.error = None
         self.loop_range = None
         self.loop_label.setText("")
-        self.progress_label.setText("")
-        self.storyboard_frames = []
-        self._storyboard_pixmaps = []
-        for button in self.storyboard_buttons():
-            button.deleteLater()
-            button.setParent(None)
         self.hide()
 
     @property
@@ -264,85 +226,39 @@ class VideoPlayer(QWidget):
     def frame_interval_s(self) -> float:
         return 1.0 / self.info.frame_rate if self.info is not None else 0.04
 
-    # -- storyboard ------------------------------------------------------------------------
+    # -- storyboard (ui.viewer.storyboard_strip) -------------------------------------------
 
     def storyboard_buttons(self) -> list[QToolButton]:
-        return self.storyboard.findChildren(QToolButton)
+        return self.strip.buttons()
+
+    @property
+    def storyboard_count(self) -> int:
+        return self.strip.count
+
+    @property
+    def storyboard_frames(self) -> list[StoryboardFrame]:
+        return self.strip.frames
+
+    @property
+    def thumb_size(self) -> QSize:
+        return self.strip.thumb_size
+
+    @property
+    def limits(self) -> VideoLimits:
+        """The decoding workers' memory and time limits, for playback and the storyboard."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: VideoLimits) -> None:
+        self._limits = self.strip.limits = limits
+
+    @property
+    def storyboard_cache(self) -> StoryboardCache:
+        return self.strip.cache
 
     def set_storyboard_count(self, count: int) -> None:
-        count = max(MIN_STORYBOARD_FRAMES, min(MAX_STORYBOARD_FRAMES, int(count)))
-        if count == self.storyboard_count:
-            return
-        self.storyboard_count = count
-        if self.count_box.value() != count:
-            self.count_box.setValue(count)
-        if self.item is not None:
-            self._cancel_storyboard.set()
-            self._cancel_storyboard = _Cancel()
-            self._request_storyboard()
-
-    def _request_storyboard(self) -> None:
-        item = self.item
-        if item is None:
-            return
-        for button in self.storyboard_buttons():
-            button.deleteLater()
-            button.setParent(None)
-        self.storyboard_frames = []
-        self._storyboard_pixmaps = []
-        settings = self.viewer.rendition_settings
-        self.thumb_size = self._wanted_thumb_size()
-        self._fit_storyboard_height()
-        thumb = (self.thumb_size.width(), self.thumb_size.height())
-        key = StoryboardKey(item.content_hash, self.storyboard_count, thumb, settings)
-        cancel = self._cancel_storyboard
-        self._running.append(cancel)
-        found: dict[str, Any] = {"frames": []}
-        source, limits, cache = self._media_source, self.limits, self.storyboard_cache
-
-        def work(progress: Callable[[int, int], None]) -> Any:
-            board = cache.get(key)
-            if board is None:
-                data = source(item.content_hash)
-                if data is None:
-                    raise MediaError("the media has not been downloaded to this workstation yet")
-
-                def one_frame(frame: StoryboardFrame, done: int, total: int) -> None:
-                    found["frames"].append(frame)
-                    progress(done, total)
-
-                board = build_storyboard_bounded(
-                    data, key.count, thumb, settings, limits=limits, progress=one_frame,
-                    on_info=lambda info: found.__setitem__("info", info),
-                    cancelled=cancel.is_set, on_job=cancel.watch)
-                cache.put(key, board)
-            return board
-
-        def on_progress(done: int, total: int) -> None:
-            if cancel.is_set():
-                return
-            self._set_info(found.get("info"))
-            self._add_storyboard_frames(list(found["frames"][:done]))
-            self.progress_label.setText(f"Storyboard {done}/{total}")
-
-        def on_success(board: Any) -> None:
-            if cancel.is_set():
-                return
-            self._set_info(board.info)
-            self._add_storyboard_frames(list(board.frames))
-            self.progress_label.setText(f"Storyboard {len(board.frames)} frames")
-
-        def on_error(error: BaseException) -> None:
-            if cancel.is_set():
-                return
-            reason = error.reason if isinstance(error, MediaError) else "an unexpected error"
-            self.error = reason
-            self.info_label.setText(f"This video cannot be played: {reason}.")
-            self.progress_label.setText("")
-
-        self.progress_label.setText(f"Storyboard 0/{key.count}")
-        self._tasks.run(work, on_success, on_error, on_progress=on_progress,
-                        description="video storyboard", owner=self)
+        if self.strip.set_count(count) and self.item is not None:
+            self.strip.build(self.item, self.info)
 
     def settings_changed(self) -> None:
         """New blur or greyscale settings: playing frames and the storyboard follow at once."""
@@ -350,30 +266,7 @@ class VideoPlayer(QWidget):
             return
         if self.playing:
             self._start_stream(self.position_s)
-        self._cancel_storyboard.set()
-        self._cancel_storyboard = _Cancel()
-        self._request_storyboard()
-
-    def _wanted_thumb_size(self) -> QSize:
-        """Storyboard pictures fill the player's width, a few at a time, in the video's
-        shape (16:9 until it is known)."""
-        across = min(STORYBOARD_FRAMES_ACROSS, self.storyboard_count)
-        spacing = self.storyboard_layout.spacing() + 12  # the button's own frame
-        width = (self.storyboard_scroll.viewport().width() or self.width()) // across - spacing
-        width = max(STORYBOARD_THUMB.width(), min(MAX_STORYBOARD_THUMB_WIDTH, width))
-        aspect = self.info.width / self.info.height if self.info is not None else 16 / 9
-        height = max(STORYBOARD_THUMB.height(), min(round(width / aspect), width))
-        return QSize(width, height)
-
-    def _fit_storyboard_height(self) -> None:
-        """Room for one row of storyboard buttons and the scroll bar under them."""
-        probe = QToolButton()
-        probe.setIconSize(self.thumb_size)
-        probe.setIcon(QIcon(QPixmap(self.thumb_size)))  # an empty icon takes no room
-        probe.setText("0:00.0")
-        probe.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        bar = self.storyboard_scroll.horizontalScrollBar().sizeHint().height()
-        self.storyboard_scroll.setFixedHeight(probe.sizeHint().height() + bar + 2)
+        self.strip.build(self.item, self.info)
 
     def resizeEvent(self, event) -> None:  # Qt override
         super().resizeEvent(event)
@@ -381,57 +274,33 @@ class VideoPlayer(QWidget):
             self._resized.start()
 
     def _storyboard_resized(self) -> None:
-        """The player's size has settled: re-render the storyboard if its pictures would
-        change size (blur strength follows the size pictures are shown at)."""
+        """The player's size has settled: build the storyboard again if its pictures would
+        change size."""
         if self.item is None or self.error is not None:
             return
-        old, new = self.thumb_size, self._wanted_thumb_size()
-        if abs(new.width() - old.width()) > STORYBOARD_RESIZE_CHANGE * old.width() or \
-                abs(new.height() - old.height()) > STORYBOARD_RESIZE_CHANGE * old.height():
-            self._cancel_storyboard.set()
-            self._cancel_storyboard = _Cancel()
-            self._request_storyboard()
+        if self.strip.needs_rebuild(self.info):
+            self.strip.build(self.item, self.info)
+
+    def _storyboard_failed(self, reason: str) -> None:
+        self.error = reason
+        self.info_label.setText(f"This video cannot be played: {reason}.")
 
     def _set_info(self, info: VideoInfo | None) -> None:
         if info is None or self.info is not None:
             return
         self.info = info
         self.info_label.setText(info.summary())
-        self.thumb_size = self._wanted_thumb_size()  # in the video's shape, now known
-        self._fit_storyboard_height()
+        self.strip.info_known(info)  # in the video's shape, now known
         self.seek_slider.blockSignals(True)
         self.seek_slider.setRange(0, max(1, round(info.duration_s * 1000)))
         self.seek_slider.setPageStep(max(1, round(info.duration_s * 100)))
         self.seek_slider.blockSignals(False)
         self._show_time()
 
-    def _add_storyboard_frames(self, frames: list[StoryboardFrame]) -> None:
-
-        for frame in frames[len(self.storyboard_frames):]:
-            self.storyboard_frames.append(frame)
-            # Blurred pictures are small (the blur leaves little detail): scaled up smoothly
-            # here to fill the box, as the main view does.
-            pixmap = QPixmap.fromImage(pil_to_qimage(frame.picture)).scaled(
-                self.thumb_size, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation)
-            self._storyboard_pixmaps.append(pixmap)
-            button = QToolButton()
-            button.setIconSize(self.thumb_size)
-            if not self.viewer.covered:
-                button.setIcon(QIcon(pixmap))
-            button.setText(format_time(frame.position_s))
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-            button.setToolTip(f"Go to {format_time(frame.position_s)}")
-            button.setAccessibleName(f"Storyboard frame at {format_time(frame.position_s)}")
-            button.clicked.connect(lambda _=False, t=frame.frame_time_s: self.seek(t))
-            self.storyboard_layout.insertWidget(len(self.storyboard_frames) - 1, button)
-
     def _on_covered(self, covered: bool) -> None:
         if covered:
             self.pause()
-        for button, pixmap in zip(self.storyboard_buttons(), self._storyboard_pixmaps,
-                                  strict=False):
-            button.setIcon(QIcon() if covered else QIcon(pixmap))
+        self.strip.set_covered(covered)
 
     # -- position --------------------------------------------------------------------------
 
@@ -705,33 +574,7 @@ class VideoPlayer(QWidget):
         return True
 
 
-class _Cancel:
-    """Cancels one storyboard build: its worker is killed at once."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._jobs: list[VideoJob] = []
-        self._lock = threading.Lock()
-
-    def watch(self, job: VideoJob) -> None:
-        with self._lock:
-            self._jobs.append(job)
-            cancelled = self._event.is_set()
-        if cancelled:
-            job.stop()
-
-    def set(self) -> None:
-        with self._lock:
-            self._event.set()
-            jobs, self._jobs = self._jobs, []
-        for job in jobs:
-            job.stop()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-
-def _stop_all(running: list[WorkerPlaybackStream | _Cancel], *, storyboards: bool) -> None:
+def _stop_all(running: list[WorkerPlaybackStream | Cancel], *, storyboards: bool) -> None:
     """Stop every playback stream, and with `storyboards` every storyboard build too."""
     for worker in list(running):
         if isinstance(worker, WorkerPlaybackStream):
