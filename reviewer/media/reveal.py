@@ -92,8 +92,10 @@ def circle_box_area(centre: tuple[float, float], radius: float, box: Box) -> flo
         arc = integral(stop) - integral(start)
         if min(box.bottom, cy + middle) <= max(box.top, cy - middle):
             continue  # the circle's slice misses the box here
-        lower = arc + cy * width if cy + middle < box.bottom else box.bottom * width
-        upper = cy * width - arc if cy - middle > box.top else box.top * width
+        # No edge crosses the circle inside a slice (the crossings are its cuts), so the
+        # middle says which side the arc is on; equal there is a tangent, the arc inside.
+        lower = arc + cy * width if cy + middle <= box.bottom else box.bottom * width
+        upper = cy * width - arc if cy - middle >= box.top else box.top * width
         area += lower - upper
     return max(0.0, area)
 

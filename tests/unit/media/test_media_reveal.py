@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reviewer.clock import ManualClock
@@ -41,6 +41,15 @@ def test_whole_half_and_quarter_circles() -> None:
     assert circle_box_area((0, 0), r, Box(-50, 0, 50, 50)) == pytest.approx(math.pi * r * r / 4)
 
 
+def test_a_box_edge_touching_the_circle_counts_the_arc_not_the_box() -> None:
+    """Found by the grid test below: an edge through the centre, or tangent to the circle,
+    once counted the whole box (2.0 for a half circle of pi/2, 4.0 for a whole one)."""
+    assert circle_box_area((1, 0), 1, Box(0, 0, 2, 1)) == pytest.approx(math.pi / 2)
+    assert circle_box_area((1, 0), 1, Box(0, -1, 2, 1)) == pytest.approx(math.pi / 2)
+    assert circle_box_area((1, 0), 1, Box(0, -1, 2, 2)) == pytest.approx(math.pi)
+    assert circle_box_area((0, 0), 3, Box(-3, -3, 6, 6)) == pytest.approx(9 * math.pi)
+
+
 def test_box_inside_the_circle_and_no_overlap() -> None:
     assert circle_box_area((0, 0), 10, Box(-2, -3, 4, 5)) == pytest.approx(20.0)
     assert circle_box_area((0, 0), 10, Box(20, 20, 5, 5)) == 0.0
@@ -50,6 +59,7 @@ def test_box_inside_the_circle_and_no_overlap() -> None:
 
 
 @settings(max_examples=40, deadline=None)
+@example(cx=1.0, cy=0.0, radius=1.0, left=0.0, top=0.0, width=2.0, height=1.0)
 @given(
     cx=st.floats(-3, 3), cy=st.floats(-3, 3), radius=st.floats(0.2, 3),
     left=st.floats(-3, 2), top=st.floats(-3, 2),
